@@ -1,0 +1,414 @@
+//! Spans: the builder that starts them and the [`Span`] that is timed, tagged, logged and
+//! finished.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::context::{Extracted, Sampling, SpanContext};
+use crate::id::{new_span_id, new_trace_id};
+use crate::record::{Reference, ReferenceKind, SpanRecord};
+use crate::tags::{self, log_fields, SpanKind};
+use crate::tracer::Tracer;
+use crate::value::{KeyValue, LogRecord, Value};
+
+/// Starts a span: made by [`Tracer::span`], finished by [`SpanBuilder::start`].
+///
+/// The first reference given (`child_of` or `follows_from`) is the parent; later ones are kept
+/// as extra references. With no reference the span starts a new trace.
+#[must_use = "a span builder does nothing until `start` is called"]
+pub struct SpanBuilder<'a> {
+    tracer: &'a Tracer,
+    operation: Cow<'static, str>,
+    parent: Option<(ReferenceKind, &'a SpanContext)>,
+    more_references: Vec<Reference>,
+    sampling_hint: Option<Sampling>,
+    start_time: Option<SystemTime>,
+    tags: Vec<KeyValue>,
+}
+
+impl fmt::Debug for SpanBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanBuilder")
+            .field("operation", &self.operation)
+            .field("parent", &self.parent)
+            .field("more_references", &self.more_references)
+            .field("start_time", &self.start_time)
+            .field("tags", &self.tags)
+            .finish()
+    }
+}
+
+impl<'a> SpanBuilder<'a> {
+    pub(crate) fn new(tracer: &'a Tracer, operation: Cow<'static, str>) -> SpanBuilder<'a> {
+        SpanBuilder {
+            tracer,
+            operation,
+            parent: None,
+            more_references: Vec::new(),
+            sampling_hint: None,
+            start_time: None,
+            tags: Vec::new(),
+        }
+    }
+
+    fn reference(mut self, kind: ReferenceKind, cx: Option<&'a SpanContext>) -> Self {
+        if let Some(cx) = cx {
+            if self.parent.is_none() {
+                self.parent = Some((kind, cx));
+            } else {
+                self.more_references.push(Reference {
+                    kind,
+                    trace_id: cx.trace_id(),
+                    span_id: cx.span_id(),
+                });
+            }
+        }
+        self
+    }
+
+    /// Starts the span as a child of `parent` (it depends on this span's outcome). `None` does
+    /// nothing, so an optional parent can be passed as is.
+    pub fn child_of(self, parent: impl Into<Option<&'a SpanContext>>) -> Self {
+        self.reference(ReferenceKind::ChildOf, parent.into())
+    }
+
+    /// Starts the span as following from `parent` (which does not wait for it). `None` does
+    /// nothing.
+    pub fn follows_from(self, parent: impl Into<Option<&'a SpanContext>>) -> Self {
+        self.reference(ReferenceKind::FollowsFrom, parent.into())
+    }
+
+    /// Continues what a propagator extracted: a child of the caller's context, or, when only a
+    /// sampling decision came, a new trace that honours it.
+    pub fn extracted(self, extracted: &'a Extracted) -> Self {
+        match extracted {
+            Extracted::Context(cx) => self.child_of(cx),
+            Extracted::SamplingOnly(s) => SpanBuilder {
+                sampling_hint: Some(*s),
+                ..self
+            },
+        }
+    }
+
+    /// Sets an explicit start time (default: now).
+    pub fn start_time(mut self, at: SystemTime) -> Self {
+        self.start_time = Some(at);
+        self
+    }
+
+    /// Adds a tag; a later tag with the same key wins. `sampling.priority` here decides
+    /// sampling for a new trace and overrides an inherited decision.
+    pub fn tag(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
+        let key = key.into();
+        // An unsampled child keeps nothing, so it allocates nothing.
+        let inherited_deny = self.parent.is_some_and(|(_, p)| p.sampling() == Sampling::Deny);
+        if inherited_deny && key != tags::SAMPLING_PRIORITY {
+            return self;
+        }
+        set_tag(&mut self.tags, key, value.into());
+        self
+    }
+
+    /// Starts the span.
+    pub fn start(self) -> Span {
+        let SpanBuilder {
+            tracer,
+            operation,
+            parent,
+            more_references,
+            sampling_hint,
+            start_time,
+            mut tags,
+        } = self;
+
+        let priority = tags
+            .iter()
+            .find(|t| t.key == tags::SAMPLING_PRIORITY)
+            .and_then(|t| t.value.as_u64().or_else(|| t.value.as_bool().map(u64::from)));
+
+        let inherited = parent.map_or(sampling_hint.unwrap_or(Sampling::Deferred), |(_, p)| {
+            p.sampling()
+        });
+        let trace_id = match parent {
+            Some((_, p)) => p.trace_id(),
+            None => new_trace_id(tracer.trace_id_128()),
+        };
+        let mut sampling = match priority {
+            Some(0) => Sampling::Deny,
+            Some(_) if inherited == Sampling::Debug => Sampling::Debug,
+            Some(_) => Sampling::Accept,
+            None if inherited == Sampling::Deferred => {
+                Sampling::from_sampled(tracer.sampler().should_sample(trace_id, &operation))
+            }
+            None => inherited,
+        };
+        if tracer.is_noop() {
+            sampling = Sampling::Deny;
+        }
+
+        // Zipkin-style joined spans: the server half of an RPC reuses the client's span id.
+        let share = sampling.is_sampled()
+            && tracer.shares_span_ids()
+            && matches!(parent, Some((ReferenceKind::ChildOf, p)) if p.is_remote())
+            && tags.iter().any(|t| {
+                t.key == tags::SPAN_KIND && SpanKind::from_value(&t.value) == Some(SpanKind::Server)
+            });
+        let (span_id, parent_id) = match parent {
+            Some((_, p)) if share => (p.span_id(), p.parent_id()),
+            Some((_, p)) => (new_span_id(), Some(p.span_id())),
+            None => (new_span_id(), None),
+        };
+        let mut context = SpanContext::new(trace_id, span_id, sampling).with_parent_id(parent_id);
+        if let Some((_, p)) = parent {
+            context = context
+                .with_baggage(p.baggage().clone())
+                .with_trace_state(p.trace_state_arc());
+        }
+
+        if !sampling.is_sampled() {
+            return Span {
+                context,
+                state: None,
+            };
+        }
+
+        let mut references = Vec::new();
+        if let Some((kind, p)) = parent {
+            references.reserve_exact(1 + more_references.len());
+            references.push(Reference {
+                kind,
+                trace_id: p.trace_id(),
+                span_id: p.span_id(),
+            });
+            references.extend(more_references);
+        }
+        let (start, start_instant) = match start_time {
+            Some(t) => (t, None),
+            None => (SystemTime::now(), Some(Instant::now())),
+        };
+        if tags.capacity() == 0 {
+            tags.reserve_exact(4);
+        }
+        Span {
+            context,
+            state: Some(Box::new(SpanState {
+                tracer: tracer.clone(),
+                operation,
+                start,
+                start_instant,
+                references,
+                tags,
+                logs: Vec::new(),
+                shared: share,
+            })),
+        }
+    }
+}
+
+fn set_tag(tags: &mut Vec<KeyValue>, key: Cow<'static, str>, value: Value) {
+    match tags.iter_mut().find(|t| t.key == key) {
+        Some(t) => t.value = value,
+        None => tags.push(KeyValue { key, value }),
+    }
+}
+
+struct SpanState {
+    tracer: Tracer,
+    operation: Cow<'static, str>,
+    start: SystemTime,
+    start_instant: Option<Instant>,
+    references: Vec<Reference>,
+    tags: Vec<KeyValue>,
+    logs: Vec<LogRecord>,
+    shared: bool,
+}
+
+/// A span: one timed operation of a trace.
+///
+/// Finishes when [`finish`](Span::finish) or [`finish_at`](Span::finish_at) is called, or when
+/// dropped, exactly once; a sampled span is then handed to the tracer's recorder. An unsampled
+/// span keeps only its context: tags and logs on it cost a branch and allocate nothing.
+pub struct Span {
+    context: SpanContext,
+    state: Option<Box<SpanState>>,
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Span");
+        d.field("context", &self.context);
+        if let Some(s) = &self.state {
+            d.field("operation", &s.operation)
+                .field("tags", &s.tags)
+                .field("logs", &s.logs.len());
+        }
+        d.finish()
+    }
+}
+
+impl Span {
+    /// The span's context: pass it to children and to [`Tracer::inject`].
+    pub fn context(&self) -> &SpanContext {
+        &self.context
+    }
+
+    /// True while the span will be recorded when it finishes.
+    pub fn is_recording(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// The operation name (empty for a span that is not recording).
+    pub fn operation_name(&self) -> &str {
+        self.state.as_ref().map_or("", |s| &s.operation)
+    }
+
+    /// Renames the span.
+    pub fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
+        if let Some(s) = &mut self.state {
+            s.operation = name.into();
+        }
+        self
+    }
+
+    /// Sets a tag, replacing an earlier value of the same key. A `sampling.priority` of `0`
+    /// stops the span (and its future children) from being recorded; a positive priority
+    /// cannot revive a span that started unsampled, since its start was never measured.
+    pub fn set_tag(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<Value>,
+    ) -> &mut Self {
+        if let Some(s) = &mut self.state {
+            let key = key.into();
+            let value = value.into();
+            if key == tags::SAMPLING_PRIORITY && value.as_u64() == Some(0) {
+                self.context.set_sampling(Sampling::Deny);
+                self.state = None;
+                return self;
+            }
+            set_tag(&mut s.tags, key, value);
+        }
+        self
+    }
+
+    /// Logs fields now.
+    pub fn log<I>(&mut self, fields: I) -> &mut Self
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        if self.state.is_some() {
+            self.log_at(SystemTime::now(), fields);
+        }
+        self
+    }
+
+    /// Logs fields with an explicit timestamp.
+    pub fn log_at<I>(&mut self, timestamp: SystemTime, fields: I) -> &mut Self
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        if let Some(s) = &mut self.state {
+            s.logs.push(LogRecord {
+                timestamp,
+                fields: fields.into_iter().collect(),
+            });
+        }
+        self
+    }
+
+    /// Logs one key/value field now.
+    pub fn log_kv(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<Value>,
+    ) -> &mut Self {
+        if self.state.is_some() {
+            self.log([KeyValue::new(key, value)]);
+        }
+        self
+    }
+
+    /// Logs an `event` field now (`span.log_event("cache-miss")`).
+    pub fn log_event(&mut self, event: impl Into<Value>) -> &mut Self {
+        self.log_kv(log_fields::EVENT, event)
+    }
+
+    /// Marks the span failed: sets the `error` tag to `true` and logs `event=error`,
+    /// `error.object=<the error's text>` (OpenTracing's `ext.LogError`).
+    pub fn log_error(&mut self, error: &dyn std::error::Error) -> &mut Self {
+        if self.state.is_some() {
+            self.set_tag(tags::ERROR, true);
+            self.log([
+                KeyValue::new(log_fields::EVENT, "error"),
+                KeyValue::new(log_fields::ERROR_OBJECT, error.to_string()),
+            ]);
+        }
+        self
+    }
+
+    /// Sets a baggage item: it travels to this span's future descendants, here and in other
+    /// processes.
+    pub fn set_baggage_item(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.context.baggage_mut().set(key, value);
+        self
+    }
+
+    /// A baggage item of this span.
+    pub fn baggage_item(&self, key: &str) -> Option<&str> {
+        self.context.baggage_item(key)
+    }
+
+    /// Finishes the span now.
+    pub fn finish(mut self) {
+        self.finish_with(None);
+    }
+
+    /// Finishes the span at an explicit time (clamped to the start time if earlier).
+    pub fn finish_at(mut self, at: SystemTime) {
+        self.finish_with(Some(at));
+    }
+
+    fn finish_with(&mut self, end: Option<SystemTime>) {
+        let Some(s) = self.state.take() else { return };
+        let SpanState {
+            tracer,
+            operation,
+            start,
+            start_instant,
+            references,
+            tags,
+            logs,
+            shared,
+        } = *s;
+        let duration = match (end, start_instant) {
+            (Some(end), _) => end.duration_since(start).unwrap_or(Duration::ZERO),
+            (None, Some(i)) => i.elapsed(),
+            (None, None) => SystemTime::now()
+                .duration_since(start)
+                .unwrap_or(Duration::ZERO),
+        };
+        let record = SpanRecord {
+            trace_id: self.context.trace_id(),
+            span_id: self.context.span_id(),
+            parent_id: self.context.parent_id(),
+            references,
+            operation,
+            start,
+            duration,
+            tags,
+            logs,
+            baggage: self.context.baggage().clone(),
+            sampling: self.context.sampling(),
+            shared,
+            process: tracer.process().clone(),
+        };
+        tracer.recorder().record(record);
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        self.finish_with(None);
+    }
+}
