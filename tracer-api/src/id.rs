@@ -7,12 +7,18 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::num::{NonZeroU128, NonZeroU64};
+use std::num::NonZeroU64;
 use std::str::FromStr;
 
 /// A trace identifier: 64 or 128 bits, never zero.
+///
+/// Stored as two 64-bit halves (not a `u128`), so it is 8-byte aligned and copies with plain
+/// 64-bit moves on the hot path.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TraceId(NonZeroU128);
+pub struct TraceId {
+    high: u64,
+    low: u64,
+}
 
 /// A span identifier: 64 bits, never zero.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,31 +82,32 @@ fn write_hex(out: &mut [u8], mut v: u128) {
 impl TraceId {
     /// Makes a trace id from 128 bits; `None` when zero.
     pub const fn from_u128(v: u128) -> Option<TraceId> {
-        match NonZeroU128::new(v) {
-            Some(v) => Some(TraceId(v)),
-            None => None,
-        }
+        TraceId::from_parts((v >> 64) as u64, v as u64)
     }
 
     /// Makes a trace id from its high and low 64 bits; `None` when both are zero.
     /// A zero `high` gives a 64-bit id.
     pub const fn from_parts(high: u64, low: u64) -> Option<TraceId> {
-        TraceId::from_u128(((high as u128) << 64) | low as u128)
+        if high == 0 && low == 0 {
+            None
+        } else {
+            Some(TraceId { high, low })
+        }
     }
 
     /// The id as a 128-bit integer.
     pub const fn to_u128(self) -> u128 {
-        self.0.get()
+        ((self.high as u128) << 64) | self.low as u128
     }
 
     /// The high 64 bits (zero for a 64-bit id).
     pub const fn high(self) -> u64 {
-        (self.0.get() >> 64) as u64
+        self.high
     }
 
     /// The low 64 bits.
     pub const fn low(self) -> u64 {
-        self.0.get() as u64
+        self.low
     }
 
     /// True when the high 64 bits are set, so the id needs 32 hex digits.
@@ -260,7 +267,10 @@ mod tests {
         assert!(!t.is_128bit());
         let t = TraceId::from_parts(1, 2).unwrap();
         assert_eq!(t.to_string(), "00000000000000010000000000000002");
-        assert_eq!(SpanId::from_u64(0xAB).unwrap().to_string(), "00000000000000ab");
+        assert_eq!(
+            SpanId::from_u64(0xAB).unwrap().to_string(),
+            "00000000000000ab"
+        );
         assert_eq!(
             TraceId::from_parts(0, 5).unwrap().to_hex32(),
             "00000000000000000000000000000005"

@@ -75,6 +75,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod clock;
 pub mod conformance;
 mod context;
 #[cfg(feature = "export")]

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::clock;
 use crate::context::{Extracted, Sampling, SpanContext};
 use crate::id::{new_span_id, new_trace_id};
 use crate::record::{Reference, ReferenceKind, SpanRecord};
@@ -40,6 +41,7 @@ impl fmt::Debug for SpanBuilder<'_> {
 }
 
 impl<'a> SpanBuilder<'a> {
+    #[inline]
     pub(crate) fn new(tracer: &'a Tracer, operation: Cow<'static, str>) -> SpanBuilder<'a> {
         SpanBuilder {
             tracer,
@@ -52,6 +54,7 @@ impl<'a> SpanBuilder<'a> {
         }
     }
 
+    #[inline]
     fn reference(mut self, kind: ReferenceKind, cx: Option<&'a SpanContext>) -> Self {
         if let Some(cx) = cx {
             if self.parent.is_none() {
@@ -69,12 +72,14 @@ impl<'a> SpanBuilder<'a> {
 
     /// Starts the span as a child of `parent` (it depends on this span's outcome). `None` does
     /// nothing, so an optional parent can be passed as is.
+    #[inline]
     pub fn child_of(self, parent: impl Into<Option<&'a SpanContext>>) -> Self {
         self.reference(ReferenceKind::ChildOf, parent.into())
     }
 
     /// Starts the span as following from `parent` (which does not wait for it). `None` does
     /// nothing.
+    #[inline]
     pub fn follows_from(self, parent: impl Into<Option<&'a SpanContext>>) -> Self {
         self.reference(ReferenceKind::FollowsFrom, parent.into())
     }
@@ -99,10 +104,13 @@ impl<'a> SpanBuilder<'a> {
 
     /// Adds a tag; a later tag with the same key wins. `sampling.priority` here decides
     /// sampling for a new trace and overrides an inherited decision.
+    #[inline]
     pub fn tag(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         let key = key.into();
         // An unsampled child keeps nothing, so it allocates nothing.
-        let inherited_deny = self.parent.is_some_and(|(_, p)| p.sampling() == Sampling::Deny);
+        let inherited_deny = self
+            .parent
+            .is_some_and(|(_, p)| p.sampling() == Sampling::Deny);
         if inherited_deny && key != tags::SAMPLING_PRIORITY {
             return self;
         }
@@ -125,7 +133,11 @@ impl<'a> SpanBuilder<'a> {
         let priority = tags
             .iter()
             .find(|t| t.key == tags::SAMPLING_PRIORITY)
-            .and_then(|t| t.value.as_u64().or_else(|| t.value.as_bool().map(u64::from)));
+            .and_then(|t| {
+                t.value
+                    .as_u64()
+                    .or_else(|| t.value.as_bool().map(u64::from))
+            });
 
         let inherited = parent.map_or(sampling_hint.unwrap_or(Sampling::Deferred), |(_, p)| {
             p.sampling()
@@ -185,7 +197,10 @@ impl<'a> SpanBuilder<'a> {
         }
         let (start, start_instant) = match start_time {
             Some(t) => (t, None),
-            None => (SystemTime::now(), Some(Instant::now())),
+            None => {
+                let (wall, instant) = clock::now();
+                (wall, Some(instant))
+            }
         };
         if tags.capacity() == 0 {
             tags.reserve_exact(4);
@@ -249,11 +264,13 @@ impl fmt::Debug for Span {
 
 impl Span {
     /// The span's context: pass it to children and to [`Tracer::inject`].
+    #[inline]
     pub fn context(&self) -> &SpanContext {
         &self.context
     }
 
     /// True while the span will be recorded when it finishes.
+    #[inline]
     pub fn is_recording(&self) -> bool {
         self.state.is_some()
     }
@@ -274,6 +291,7 @@ impl Span {
     /// Sets a tag, replacing an earlier value of the same key. A `sampling.priority` of `0`
     /// stops the span (and its future children) from being recorded; a positive priority
     /// cannot revive a span that started unsampled, since its start was never measured.
+    #[inline]
     pub fn set_tag(
         &mut self,
         key: impl Into<Cow<'static, str>>,
@@ -298,7 +316,7 @@ impl Span {
         I: IntoIterator<Item = KeyValue>,
     {
         if self.state.is_some() {
-            self.log_at(SystemTime::now(), fields);
+            self.log_at(clock::wall_now(), fields);
         }
         self
     }
@@ -349,7 +367,11 @@ impl Span {
 
     /// Sets a baggage item: it travels to this span's future descendants, here and in other
     /// processes.
-    pub fn set_baggage_item(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+    pub fn set_baggage_item(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> &mut Self {
         self.context.baggage_mut().set(key, value);
         self
     }
@@ -360,6 +382,7 @@ impl Span {
     }
 
     /// Finishes the span now.
+    #[inline]
     pub fn finish(mut self) {
         self.finish_with(None);
     }
@@ -384,7 +407,7 @@ impl Span {
         let duration = match (end, start_instant) {
             (Some(end), _) => end.duration_since(start).unwrap_or(Duration::ZERO),
             (None, Some(i)) => i.elapsed(),
-            (None, None) => SystemTime::now()
+            (None, None) => clock::wall_now()
                 .duration_since(start)
                 .unwrap_or(Duration::ZERO),
         };

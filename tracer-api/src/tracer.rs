@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::context::{Extracted, SpanContext};
-use crate::propagation::{binary, default_propagator, ExtractError, Extractor, Injector, Propagator};
+use crate::propagation::{
+    binary, default_propagator, ExtractError, Extractor, Injector, Propagator,
+};
 use crate::record::{Endpoint, Process};
 use crate::recorder::{ExportReport, NoopRecorder, Recorder};
 use crate::sampler::{AlwaysSample, Sampler};
@@ -64,6 +66,7 @@ impl Tracer {
     }
 
     /// Starts building a span named `operation`.
+    #[inline]
     pub fn span(&self, operation: impl Into<Cow<'static, str>>) -> SpanBuilder<'_> {
         SpanBuilder::new(self, operation.into())
     }

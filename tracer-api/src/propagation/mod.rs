@@ -106,7 +106,8 @@ pub enum ExtractError {
     NotFound,
     /// The carrier holds a context of this format, but it is malformed.
     Corrupted {
-        /// The format that failed (`b3`, `b3-single`, `traceparent`, `ot-tracer`, `binary`).
+        /// The format that failed (`b3`, `b3-single`, `traceparent`, `ot-tracer`, `ot-baggage`,
+        /// `binary`).
         format: &'static str,
         /// What was wrong, for logs.
         reason: Cow<'static, str>,
@@ -133,7 +134,10 @@ impl fmt::Display for ExtractError {
         match self {
             ExtractError::NotFound => f.write_str("span context not found in the carrier"),
             ExtractError::Corrupted { format, reason } => {
-                write!(f, "span context corrupted in the carrier ({format}): {reason}")
+                write!(
+                    f,
+                    "span context corrupted in the carrier ({format}): {reason}"
+                )
             }
         }
     }
@@ -171,6 +175,10 @@ impl<P: Propagator + ?Sized> Propagator for std::sync::Arc<P> {
 /// Several propagators as one: every injector writes; extractors are tried in order and the
 /// first context found wins. When none finds one, the first corruption is reported, else
 /// [`ExtractError::NotFound`].
+///
+/// A W3C `tracestate` belongs to the trace, whichever header carried the ids: when the context
+/// found has none and the carrier's `traceparent` names the same trace, its `tracestate` is
+/// attached, so it is passed on even when B3 was read first.
 #[derive(Debug, Default)]
 pub struct CompositePropagator {
     injectors: Vec<Box<dyn Propagator>>,
@@ -207,6 +215,10 @@ impl Propagator for CompositePropagator {
         let mut first_error = None;
         for p in &self.extractors {
             match p.extract(carrier) {
+                Ok(Extracted::Context(cx)) if cx.trace_state().is_none() => {
+                    let state = w3c::matching_trace_state(carrier, &cx);
+                    return Ok(Extracted::Context(cx.with_trace_state(state)));
+                }
                 Ok(found) => return Ok(found),
                 Err(ExtractError::NotFound) => {}
                 Err(e) => {

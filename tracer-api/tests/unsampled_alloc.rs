@@ -1,0 +1,55 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Unsampled spans allocate nothing (counted by a global allocator in this test binary).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tracer_api::sampler::NeverSample;
+use tracer_api::{tags, InMemoryRecorder, Tracer};
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn unsampled_spans_allocate_nothing() {
+    let rec = InMemoryRecorder::new();
+    let tracer = Tracer::builder()
+        .with_service_name("svc")
+        .with_sampler(NeverSample)
+        .with_recorder(rec.clone())
+        .build()
+        .unwrap();
+    // Warm up thread-locals.
+    tracer.span("warm").start().finish();
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for i in 0..1000u64 {
+        let mut root = tracer.span("root").start();
+        root.set_tag("a", i).set_tag(tags::COMPONENT, "test");
+        let mut child = tracer
+            .span("child")
+            .child_of(root.context())
+            .tag("x", 1)
+            .start();
+        child.log_event("ignored");
+        child.set_operation_name("renamed");
+        child.finish();
+        root.finish();
+    }
+    let after = ALLOCS.load(Ordering::Relaxed);
+    assert_eq!(after - before, 0, "unsampled spans allocated");
+    assert!(rec.is_empty());
+}
