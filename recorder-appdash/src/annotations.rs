@@ -1,0 +1,858 @@
+//! How a [`SpanRecord`] becomes Appdash annotations: exactly what Appdash's own OpenTracing
+//! recorder (`appdash/opentracing`) writes, so the Appdash UI shows names, timelines, tags, logs
+//! and baggage.
+//!
+//! For a span, in this order:
+//!
+//! | annotations | from |
+//! |---|---|
+//! | `Name` = operation, `_schema:name` (no value) | the operation name |
+//! | `Msg` = message, `Time` = RFC 3339 time, `_schema:log` (no value) | each log, in order |
+//! | key = value | each tag, the value formatted like Go's `%+v` |
+//! | key = value | each baggage item (raw key, no prefix) |
+//! | `Span.Start`, `Span.End` (RFC 3339), `_schema:Timespan` (no value) | start and start + duration |
+//!
+//! - Times are UTC, `2016-01-02T15:04:05.123456789Z`, with trailing zeros of the fraction
+//!   trimmed and the dot dropped when the fraction is zero (Go's `time.RFC3339Nano`).
+//! - A log's message: when its only field is `event`, the event text; otherwise a JSON object
+//!   of all fields with sorted keys (a repeated key keeps its last value) and every value a
+//!   string, as Go's `encoding/json` writes a `map[string]string` (HTML characters and U+2028/9
+//!   escaped). Values are stringified as Appdash's log materializer does: floats with six
+//!   decimals (`%f`), integers and booleans plainly.
+//! - Tags use Go's `%+v`: integers and booleans plainly, floats in Go's shortest form (`1.5`,
+//!   `1e+06`, `+Inf`), strings as they are.
+//!
+//! **One packet per span.** Appdash's Go recorder sends a span as five or more packets with
+//! the same span id, which Appdash's store concatenates; this crate sends the same annotations,
+//! in the same order, as one packet (fewer bytes and syscalls, and the store ends up with the
+//! identical annotation list). A span whose annotations exceed the 1 MiB frame limit is split
+//! over several packets with the same span id at annotation boundaries; a single annotation
+//! too large for a frame on its own has its value (and, past 4 KiB, its key) truncated at a
+//! character boundary so the frame stays acceptable.
+//!
+//! **Ids.** Appdash ids are 64 bits: a 128-bit trace id sends its low 64 bits (the high half
+//! is dropped, so two traces differing only in their high halves would merge in Appdash).
+//! Only the parent (the first reference) is sent; further references, the process's service
+//! name and tags, and the sampling state have no place in Appdash's model and are not sent.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracer_api::{LogRecord, SpanRecord, Value};
+
+use crate::wire::{
+    annotation_len, put_annotation, put_span_id, Annotation, WireSpanId, MAX_FRAME_SIZE,
+    SPAN_ID_LEN,
+};
+
+/// The key of the span name annotation.
+pub const NAME: &str = "Name";
+/// The schema marker of the span name event.
+pub const SCHEMA_NAME: &str = "_schema:name";
+/// The key of a log message.
+pub const MSG: &str = "Msg";
+/// The key of a log's time.
+pub const TIME: &str = "Time";
+/// The schema marker of a log event.
+pub const SCHEMA_LOG: &str = "_schema:log";
+/// The key of the span's start time.
+pub const SPAN_START: &str = "Span.Start";
+/// The key of the span's end time.
+pub const SPAN_END: &str = "Span.End";
+/// The schema marker of the timespan event.
+pub const SCHEMA_TIMESPAN: &str = "_schema:Timespan";
+/// The prefix of every schema marker key.
+pub const SCHEMA_PREFIX: &str = "_schema:";
+
+/// Keys longer than this are cut when an annotation cannot fit in a frame otherwise.
+const MAX_KEY_WHEN_TRUNCATING: usize = 4096;
+
+/// Appdash's id triple for a span: the low 64 bits of the trace id, the span id, and the
+/// parent id or 0.
+pub fn wire_span_id(span: &SpanRecord) -> WireSpanId {
+    WireSpanId {
+        trace: span.trace_id.low(),
+        span: span.span_id.to_u64(),
+        parent: span.parent_id.map_or(0, |p| p.to_u64()),
+    }
+}
+
+/// The annotations Appdash's OpenTracing recorder would write for this span, in order (see
+/// the [module docs](self)).
+pub fn span_annotations(span: &SpanRecord) -> Vec<Annotation> {
+    struct Collect(Vec<Annotation>);
+    impl Sink for Collect {
+        fn annotation(&mut self, key: &str, value: Option<&[u8]>) {
+            self.0.push(Annotation {
+                key: key.to_owned(),
+                value: value.map(<[u8]>::to_vec),
+            });
+        }
+    }
+    let mut sink = Collect(Vec::with_capacity(
+        8 + span.tags.len() + 3 * span.logs.len(),
+    ));
+    walk(span, &mut Scratch::default(), &mut sink);
+    sink.0
+}
+
+/// Appends the frames of one span to `out` (one frame, unless its annotations exceed the
+/// frame limit); returns how many frames were written.
+pub fn encode_span(span: &SpanRecord, out: &mut Vec<u8>) -> usize {
+    SpanEncoder::new().encode(span, out)
+}
+
+/// Encodes spans into frames, reusing its scratch buffer across spans.
+#[derive(Debug, Default)]
+pub struct SpanEncoder {
+    scratch: Scratch,
+}
+
+/// Buffers reused across spans: formatted values, and the date-time part of the last second
+/// formatted (spans of a batch mostly start and end within the same few seconds).
+#[derive(Debug, Default)]
+struct Scratch {
+    text: String,
+    cached_secs: Option<i64>,
+    cached_date_time: String,
+}
+
+impl Scratch {
+    /// Formats `t` into `text`.
+    fn time(&mut self, t: SystemTime) -> &[u8] {
+        let (secs, nanos) = split_time(t);
+        if self.cached_secs != Some(secs) {
+            self.cached_date_time.clear();
+            write_date_time(&mut self.cached_date_time, secs);
+            self.cached_secs = Some(secs);
+        }
+        self.text.clear();
+        self.text.push_str(&self.cached_date_time);
+        write_fraction_z(&mut self.text, nanos);
+        self.text.as_bytes()
+    }
+}
+
+impl SpanEncoder {
+    /// A new encoder.
+    pub fn new() -> SpanEncoder {
+        SpanEncoder::default()
+    }
+
+    /// Appends the frames of one span to `out`; returns how many frames were written.
+    pub fn encode(&mut self, span: &SpanRecord, out: &mut Vec<u8>) -> usize {
+        let mut w = FrameWriter {
+            out,
+            id: wire_span_id(span),
+            frame_start: 0,
+            body_len: 0,
+            frames: 0,
+        };
+        w.start_frame();
+        walk(span, &mut self.scratch, &mut w);
+        w.finish_frame();
+        w.frames
+    }
+}
+
+/// Formats a time as Go's `time.RFC3339Nano` in UTC: `2016-01-02T15:04:05.123456789Z`, with
+/// trailing zeros of the fraction trimmed (and the dot dropped when it is zero).
+pub fn format_time(t: SystemTime) -> String {
+    let mut s = String::with_capacity(30);
+    write_time(&mut s, t);
+    s
+}
+
+/// The `Msg` text of a log record (see the [module docs](self)).
+pub fn log_message(log: &LogRecord) -> String {
+    let mut s = String::new();
+    write_log_message(&mut s, log);
+    s
+}
+
+/// A tag value as Go's `fmt.Sprintf("%+v", value)` prints it.
+pub fn tag_value(value: &Value) -> String {
+    let mut s = String::new();
+    write_go_v(&mut s, value);
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Receives annotations in order.
+trait Sink {
+    fn annotation(&mut self, key: &str, value: Option<&[u8]>);
+}
+
+/// Produces the annotations of a span into `sink`; `scratch` holds formatted values.
+fn walk(span: &SpanRecord, scratch: &mut Scratch, sink: &mut impl Sink) {
+    sink.annotation(NAME, Some(span.operation.as_bytes()));
+    sink.annotation(SCHEMA_NAME, None);
+    for log in &span.logs {
+        scratch.text.clear();
+        write_log_message(&mut scratch.text, log);
+        sink.annotation(MSG, Some(scratch.text.as_bytes()));
+        sink.annotation(TIME, Some(scratch.time(log.timestamp)));
+        sink.annotation(SCHEMA_LOG, None);
+    }
+    for tag in &span.tags {
+        match &tag.value {
+            Value::Str(s) => sink.annotation(&tag.key, Some(s.as_bytes())),
+            other => {
+                scratch.text.clear();
+                write_go_v(&mut scratch.text, other);
+                sink.annotation(&tag.key, Some(scratch.text.as_bytes()));
+            }
+        }
+    }
+    for (k, v) in span.baggage.iter() {
+        sink.annotation(k, Some(v.as_bytes()));
+    }
+    sink.annotation(SPAN_START, Some(scratch.time(span.start)));
+    sink.annotation(SPAN_END, Some(scratch.time(span.end())));
+    sink.annotation(SCHEMA_TIMESPAN, None);
+}
+
+/// Writes frames straight into the output buffer.
+struct FrameWriter<'a> {
+    out: &'a mut Vec<u8>,
+    id: WireSpanId,
+    frame_start: usize,
+    body_len: usize,
+    frames: usize,
+}
+
+/// Room reserved for a frame's length prefix: frames are at most 1 MiB, a 3-byte varint.
+const PREFIX_ROOM: usize = 3;
+
+impl FrameWriter<'_> {
+    fn start_frame(&mut self) {
+        self.frame_start = self.out.len();
+        self.out.extend_from_slice(&[0; PREFIX_ROOM]);
+        put_span_id(self.out, self.id);
+        self.body_len = SPAN_ID_LEN;
+    }
+
+    fn finish_frame(&mut self) {
+        // Frames are at most 1 MiB, so the length fits a 3-byte varint.
+        let mut prefix = [0u8; PREFIX_ROOM];
+        let mut len = self.body_len;
+        let mut used = 0;
+        for slot in prefix.iter_mut() {
+            used += 1;
+            if len < 0x80 {
+                *slot = len as u8;
+                break;
+            }
+            *slot = (len as u8) | 0x80;
+            len >>= 7;
+        }
+        let shift = PREFIX_ROOM - used;
+        let body_start = self.frame_start + PREFIX_ROOM;
+        if shift > 0 {
+            self.out.copy_within(body_start.., body_start - shift);
+            self.out.truncate(self.out.len() - shift);
+        }
+        if let (Some(slot), Some(bytes)) = (
+            self.out.get_mut(self.frame_start..self.frame_start + used),
+            prefix.get(..used),
+        ) {
+            slot.copy_from_slice(bytes);
+        }
+        self.frames += 1;
+    }
+}
+
+impl Sink for FrameWriter<'_> {
+    fn annotation(&mut self, key: &str, value: Option<&[u8]>) {
+        let (key, value) = fit_in_frame(key.as_bytes(), value);
+        let n = annotation_len(key.len(), value.map(<[u8]>::len));
+        if self.body_len + n > MAX_FRAME_SIZE && self.body_len > SPAN_ID_LEN {
+            self.finish_frame();
+            self.start_frame();
+        }
+        put_annotation(self.out, key, value);
+        self.body_len += n;
+    }
+}
+
+/// Cuts an annotation that cannot fit in a frame on its own, at UTF-8 character boundaries.
+fn fit_in_frame<'k, 'v>(key: &'k [u8], value: Option<&'v [u8]>) -> (&'k [u8], Option<&'v [u8]>) {
+    let room = MAX_FRAME_SIZE - SPAN_ID_LEN;
+    if annotation_len(key.len(), value.map(<[u8]>::len)) <= room {
+        return (key, value);
+    }
+    let key = if key.len() > MAX_KEY_WHEN_TRUNCATING {
+        utf8_prefix(key, MAX_KEY_WHEN_TRUNCATING)
+    } else {
+        key
+    };
+    let value = value.map(|v| {
+        // Room left for the value bytes, counting its tag and a 3-byte length.
+        let fixed = annotation_len(key.len(), Some(0)) - 1 + 3;
+        utf8_prefix(v, room.saturating_sub(fixed))
+    });
+    (key, value)
+}
+
+/// The longest prefix of `b` of at most `max` bytes that does not split a UTF-8 character.
+fn utf8_prefix(b: &[u8], max: usize) -> &[u8] {
+    if b.len() <= max {
+        return b;
+    }
+    let mut end = max;
+    // Continuation bytes look like 0b10xx_xxxx; step back to the start of a character.
+    while end > 0 && b.get(end).is_some_and(|&c| c & 0xc0 == 0x80) {
+        end -= 1;
+    }
+    b.get(..end).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting.
+
+/// Days since 1970-01-01 to a civil (year, month, day), proleptic Gregorian.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Seconds since the epoch (floored) and nanoseconds within the second.
+fn split_time(t: SystemTime) -> (i64, u32) {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
+        Err(e) => {
+            let d = e.duration();
+            let secs = -i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            match d.subsec_nanos() {
+                0 => (secs, 0),
+                n => (secs - 1, 1_000_000_000 - n),
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a second since the epoch.
+fn write_date_time(out: &mut String, secs: i64) {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, mo, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        // Outside Go's four-digit years: still a readable time.
+        let _ = write!(
+            out,
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60
+        );
+        return;
+    }
+    let mut two = |v: u32, sep: Option<char>| {
+        out.push(char::from(b'0' + (v / 10 % 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
+        if let Some(c) = sep {
+            out.push(c);
+        }
+    };
+    let y = y as u32;
+    two(y / 100, None);
+    two(y % 100, Some('-'));
+    two(mo, Some('-'));
+    two(d, Some('T'));
+    two((sod / 3600) as u32, Some(':'));
+    two((sod / 60 % 60) as u32, Some(':'));
+    two((sod % 60) as u32, None);
+}
+
+/// `.fraction` with trailing zeros trimmed (nothing for 0), then `Z`.
+fn write_fraction_z(out: &mut String, nanos: u32) {
+    if nanos != 0 {
+        let mut n = nanos;
+        let mut width = 9;
+        while n % 10 == 0 {
+            n /= 10;
+            width -= 1;
+        }
+        out.push('.');
+        let mut div = 10u32.pow(width - 1);
+        while div > 0 {
+            out.push(char::from(b'0' + (n / div % 10) as u8));
+            div /= 10;
+        }
+    }
+    out.push('Z');
+}
+
+fn write_time(out: &mut String, t: SystemTime) {
+    let (secs, nanos) = split_time(t);
+    write_date_time(out, secs);
+    write_fraction_z(out, nanos);
+}
+
+/// Go's `%f` (log fields): six decimals; `NaN`, `+Inf`, `-Inf`.
+fn write_go_f(out: &mut String, v: f64) {
+    if !write_non_finite(out, v) {
+        let _ = write!(out, "{v:.6}");
+    }
+}
+
+fn write_non_finite(out: &mut String, v: f64) -> bool {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v == f64::INFINITY {
+        out.push_str("+Inf");
+    } else if v == f64::NEG_INFINITY {
+        out.push_str("-Inf");
+    } else {
+        return false;
+    }
+    true
+}
+
+/// Go's `%v` of a float64 (`strconv` format `'g'`, shortest): the shortest digits that
+/// round-trip, in exponent form (`1e+06`, `1.5e-05`) when the decimal exponent is below -4 or
+/// at least 6, plain otherwise.
+fn write_go_float_v(out: &mut String, v: f64) {
+    if write_non_finite(out, v) {
+        return;
+    }
+    if v == 0.0 {
+        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
+        return;
+    }
+    let sci = format!("{:e}", v.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if v.is_sign_negative() {
+        out.push('-');
+    }
+    if !(-4..6).contains(&exp) {
+        out.push_str(mantissa);
+        let _ = write!(
+            out,
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        );
+        return;
+    }
+    // Plain notation: the decimal point goes after `exp + 1` digits.
+    let point = exp + 1;
+    if point <= 0 {
+        out.push_str("0.");
+        for _ in 0..-point {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let point = point as usize;
+        if digits.len() <= point {
+            out.push_str(&digits);
+            for _ in digits.len()..point {
+                out.push('0');
+            }
+        } else {
+            let (int, frac) = digits.split_at(point);
+            out.push_str(int);
+            out.push('.');
+            out.push_str(frac);
+        }
+    }
+}
+
+/// Go's `%+v` of a tag value.
+fn write_go_v(out: &mut String, v: &Value) {
+    match v {
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::I64(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::U64(u) => {
+            let _ = write!(out, "{u}");
+        }
+        Value::F64(f) => write_go_float_v(out, *f),
+        Value::Str(s) => out.push_str(s),
+    }
+}
+
+/// A log field as Appdash's materializer stringifies it.
+fn write_log_field(out: &mut String, v: &Value) {
+    match v {
+        Value::F64(f) => write_go_f(out, *f),
+        other => write_go_v(out, other),
+    }
+}
+
+fn write_log_message(out: &mut String, log: &LogRecord) {
+    if let [only] = log.fields.as_slice() {
+        if only.key == "event" {
+            write_log_field(out, &only.value);
+            return;
+        }
+    }
+    let mut fields: BTreeMap<&str, String> = BTreeMap::new();
+    for f in &log.fields {
+        let mut s = String::new();
+        write_log_field(&mut s, &f.value);
+        fields.insert(&f.key, s);
+    }
+    if fields.len() == 1 {
+        if let Some(event) = fields.get("event") {
+            out.push_str(event);
+            return;
+        }
+    }
+    out.push('{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_string(out, k);
+        out.push(':');
+        write_json_string(out, v);
+    }
+    out.push('}');
+}
+
+/// A JSON string as Go's `encoding/json` writes it (HTML-safe, U+2028/U+2029 escaped).
+fn write_json_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\0'..='\u{1f}' => {
+                let n = c as u32;
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(char::from(HEX[((n >> shift) & 0xf) as usize]));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tracer_api::{Baggage, KeyValue, Process, Sampling, SpanId, TraceId};
+
+    fn at(secs: u64, nanos: u32) -> SystemTime {
+        UNIX_EPOCH + Duration::new(secs, nanos)
+    }
+
+    fn record() -> SpanRecord {
+        SpanRecord {
+            trace_id: TraceId::from_parts(0xdead, 1).unwrap(),
+            span_id: SpanId::from_u64(2).unwrap(),
+            parent_id: SpanId::from_u64(3),
+            references: Vec::new(),
+            operation: Cow::Borrowed("testOperation"),
+            start: at(1_451_747_045, 123_456_789),
+            duration: Duration::from_nanos(76_543_211),
+            tags: vec![KeyValue::new("tag", 1i64), KeyValue::new("error", true)],
+            logs: vec![
+                LogRecord {
+                    timestamp: at(1_451_747_045, 150_000_000),
+                    fields: vec![KeyValue::new("event", "cache-miss")],
+                },
+                LogRecord {
+                    timestamp: at(1_451_747_045, 160_000_000),
+                    fields: vec![
+                        KeyValue::new("event", "error"),
+                        KeyValue::new("error.object", "boom <\"x\">"),
+                        KeyValue::new("attempt", 2u32),
+                        KeyValue::new("ratio", 0.5),
+                    ],
+                },
+            ],
+            baggage: [("somelongval", "val")].into_iter().collect::<Baggage>(),
+            sampling: Sampling::Accept,
+            shared: false,
+            process: Arc::new(Process::default()),
+        }
+    }
+
+    fn pairs(anns: &[Annotation]) -> Vec<(String, Option<String>)> {
+        anns.iter()
+            .map(|a| {
+                (
+                    a.key.clone(),
+                    a.value
+                        .as_ref()
+                        .map(|v| String::from_utf8(v.clone()).unwrap()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn annotations_in_appdash_order() {
+        let got = pairs(&span_annotations(&record()));
+        let s = |k: &str, v: &str| (k.to_owned(), Some(v.to_owned()));
+        let m = |k: &str| (k.to_owned(), None);
+        assert_eq!(
+            got,
+            vec![
+                s("Name", "testOperation"),
+                m("_schema:name"),
+                s("Msg", "cache-miss"),
+                s("Time", "2016-01-02T15:04:05.15Z"),
+                m("_schema:log"),
+                s(
+                    "Msg",
+                    r#"{"attempt":"2","error.object":"boom \u003c\"x\"\u003e","event":"error","ratio":"0.500000"}"#
+                ),
+                s("Time", "2016-01-02T15:04:05.16Z"),
+                m("_schema:log"),
+                s("tag", "1"),
+                s("error", "true"),
+                s("somelongval", "val"),
+                s("Span.Start", "2016-01-02T15:04:05.123456789Z"),
+                s("Span.End", "2016-01-02T15:04:05.2Z"),
+                m("_schema:Timespan"),
+            ]
+        );
+    }
+
+    #[test]
+    fn ids_use_the_low_half_of_the_trace_id() {
+        let r = record();
+        assert_eq!(
+            wire_span_id(&r),
+            WireSpanId {
+                trace: 1,
+                span: 2,
+                parent: 3
+            }
+        );
+        let root = SpanRecord {
+            parent_id: None,
+            ..r
+        };
+        assert_eq!(wire_span_id(&root).parent, 0);
+    }
+
+    #[test]
+    fn encoded_frame_decodes_to_the_annotations() {
+        let r = record();
+        let mut out = Vec::new();
+        assert_eq!(encode_span(&r, &mut out), 1);
+        let packets = crate::wire::decode_frames(&out).unwrap();
+        assert_eq!(packets.len(), 1);
+        assert_eq!(packets[0].span_id, wire_span_id(&r));
+        assert_eq!(packets[0].annotations, span_annotations(&r));
+    }
+
+    #[test]
+    fn golden_bytes_of_a_minimal_span() {
+        // The name part of wire-formats 1.7 packet A, followed by the timespan of packet B.
+        let mut r = record();
+        r.trace_id = TraceId::from_u128(1).unwrap();
+        r.tags.clear();
+        r.logs.clear();
+        r.baggage = Baggage::default();
+        let mut out = Vec::new();
+        encode_span(&r, &mut out);
+        let packets = crate::wire::decode_frames(&out).unwrap();
+        let mut expected = Vec::new();
+        crate::wire::encode_frame(&packets[0], &mut expected).unwrap();
+        assert_eq!(out, expected);
+        // Packet A of wire-formats 1.7 (ids 1/2/3, the name event), then the timespan
+        // annotations of packet B, under one 170-byte frame.
+        use crate::wire::tests::{hex, PACKET_A, PACKET_B};
+        let mut golden = vec![0xaa, 0x01];
+        golden.extend_from_slice(&hex(PACKET_A)[1..]);
+        golden.extend_from_slice(&hex(PACKET_B)[2 + 29..]);
+        assert_eq!(out, golden);
+    }
+
+    #[test]
+    fn a_reused_encoder_formats_every_time_afresh() {
+        let mut enc = SpanEncoder::new();
+        let mut out = Vec::new();
+        let mut records = Vec::new();
+        for (i, secs) in [5u64, 5, 6, 86_399, 86_400, 5].into_iter().enumerate() {
+            let mut r = record();
+            r.start = at(1_451_747_000 + secs, (i as u32) * 100_000_000);
+            r.duration = Duration::from_millis(1500);
+            enc.encode(&r, &mut out);
+            records.push(r);
+        }
+        let packets = crate::wire::decode_frames(&out).unwrap();
+        for (p, r) in packets.iter().zip(&records) {
+            assert_eq!(p.annotations, span_annotations(r));
+            let start = p.annotations.iter().find(|a| a.key == SPAN_START).unwrap();
+            assert_eq!(start.value_str(), Some(format_time(r.start).as_str()));
+        }
+    }
+
+    #[test]
+    fn times_format_like_go_rfc3339nano() {
+        assert_eq!(format_time(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            format_time(at(253_402_300_800, 5)),
+            "10000-01-01T00:00:00.000000005Z"
+        );
+        assert_eq!(
+            format_time(at(1_451_747_045, 200_000_000)),
+            "2016-01-02T15:04:05.2Z"
+        );
+        assert_eq!(
+            format_time(at(1_451_747_045, 1)),
+            "2016-01-02T15:04:05.000000001Z"
+        );
+        assert_eq!(format_time(at(951_782_400, 0)), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            format_time(at(4_102_444_799, 999_999_990)),
+            "2099-12-31T23:59:59.99999999Z"
+        );
+        assert_eq!(
+            format_time(UNIX_EPOCH - Duration::new(1, 500_000_000)),
+            "1969-12-31T23:59:58.5Z"
+        );
+        assert_eq!(
+            format_time(UNIX_EPOCH - Duration::from_secs(86_400 * 365)),
+            "1969-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn tag_values_print_like_go_percent_v() {
+        let cases: [(Value, &str); 16] = [
+            (Value::from(true), "true"),
+            (Value::from(-42i32), "-42"),
+            (Value::from(u64::MAX), "18446744073709551615"),
+            (Value::from("text"), "text"),
+            (Value::from(1.5), "1.5"),
+            (Value::from(0.0), "0"),
+            (Value::from(-0.0), "-0"),
+            (Value::from(100_000.0), "100000"),
+            (Value::from(123_456.0), "123456"),
+            (Value::from(1_000_000.0), "1e+06"),
+            (Value::from(1_234_567.0), "1.234567e+06"),
+            (Value::from(0.0001), "0.0001"),
+            (Value::from(0.00001234), "1.234e-05"),
+            (Value::from(1e100), "1e+100"),
+            (Value::from(f64::INFINITY), "+Inf"),
+            (Value::from(f64::NAN), "NaN"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(tag_value(&v), want, "{v:?}");
+        }
+        assert_eq!(tag_value(&Value::from(-2.5e-7)), "-2.5e-07");
+        assert_eq!(tag_value(&Value::from(f64::NEG_INFINITY)), "-Inf");
+    }
+
+    #[test]
+    fn log_messages_materialize_like_appdash() {
+        let log = |fields: Vec<KeyValue>| LogRecord {
+            timestamp: UNIX_EPOCH,
+            fields,
+        };
+        assert_eq!(log_message(&log(vec![KeyValue::new("event", "x")])), "x");
+        assert_eq!(log_message(&log(vec![])), "{}");
+        assert_eq!(
+            log_message(&log(vec![
+                KeyValue::new("event", "a"),
+                KeyValue::new("event", "b")
+            ])),
+            "b",
+            "a repeated key keeps its last value, leaving only `event`"
+        );
+        assert_eq!(
+            log_message(&log(vec![KeyValue::new("msg", "x")])),
+            r#"{"msg":"x"}"#
+        );
+        assert_eq!(
+            log_message(&log(vec![
+                KeyValue::new("z", 1.0),
+                KeyValue::new("b", false),
+                KeyValue::new("a", -3i64),
+                KeyValue::new("n", f64::NAN),
+                KeyValue::new("s", "tab\tnl\n\u{1}&\u{2028}é"),
+            ])),
+            r#"{"a":"-3","b":"false","n":"NaN","s":"tab\tnl\n\u0001\u0026\u2028é","z":"1.000000"}"#
+        );
+        assert_eq!(
+            log_message(&log(vec![KeyValue::new("event", 2.5)])),
+            "2.500000"
+        );
+    }
+
+    #[test]
+    fn huge_spans_split_into_frames_under_the_limit() {
+        let mut r = record();
+        r.tags = (0..40)
+            .map(|i| KeyValue::new(format!("t{i}"), "x".repeat(100_000)))
+            .collect();
+        let mut out = Vec::new();
+        let frames = encode_span(&r, &mut out);
+        assert!(frames >= 4, "{frames}");
+        let packets = crate::wire::decode_frames(&out).unwrap();
+        assert_eq!(packets.len(), frames);
+        assert!(packets.iter().all(|p| p.span_id == wire_span_id(&r)));
+        assert!(packets.iter().all(|p| p.encoded_len() <= MAX_FRAME_SIZE));
+        let merged: Vec<Annotation> = packets.into_iter().flat_map(|p| p.annotations).collect();
+        assert_eq!(merged, span_annotations(&r));
+    }
+
+    #[test]
+    fn an_annotation_too_large_for_any_frame_is_truncated() {
+        let mut r = record();
+        r.tags = vec![
+            KeyValue::new("k".repeat(5000), "é".repeat(MAX_FRAME_SIZE)),
+            KeyValue::new("after", "ok"),
+        ];
+        let mut out = Vec::new();
+        encode_span(&r, &mut out);
+        let packets = crate::wire::decode_frames(&out).unwrap();
+        assert!(packets.iter().all(|p| p.encoded_len() <= MAX_FRAME_SIZE));
+        let merged: Vec<Annotation> = packets.into_iter().flat_map(|p| p.annotations).collect();
+        let big = merged.iter().find(|a| a.key.starts_with('k')).unwrap();
+        assert_eq!(big.key.len(), MAX_KEY_WHEN_TRUNCATING);
+        let v = big.value_str().expect("still valid UTF-8");
+        assert!(v.len() > MAX_FRAME_SIZE - 10_000 && v.len() < MAX_FRAME_SIZE);
+        assert!(merged.iter().any(|a| a.key == "after"));
+        assert_eq!(merged.last().unwrap().key, SCHEMA_TIMESPAN);
+    }
+
+    #[test]
+    fn frame_prefix_shift_is_right_for_every_varint_width() {
+        for value_len in [0usize, 50, 100, 200, 16_300, 16_400, 20_000] {
+            let mut r = record();
+            r.tags = vec![KeyValue::new("v", "y".repeat(value_len))];
+            let mut out = vec![0xee];
+            encode_span(&r, &mut out);
+            assert_eq!(out[0], 0xee);
+            let packets = crate::wire::decode_frames(&out[1..]).unwrap();
+            assert_eq!(packets.len(), 1);
+            assert_eq!(packets[0].annotations, span_annotations(&r));
+        }
+    }
+}
