@@ -69,8 +69,23 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `http` | off | `Injector`/`Extractor` for `http::HeaderMap` |
+//! | `export` | off | the batching export pipeline: `export::BatchRecorder`, `export::Reporter` (brings `tokio`, `async-trait`, `log`, `crossbeam-queue`) |
 //!
 //! With no features the crate has no dependencies and does no I/O.
+//!
+//! # Export pipeline
+//!
+//! With the `export` feature, `export::BatchRecorder<R: export::Reporter>` is the [`Recorder`]
+//! the recorder crates build on: `record` moves the span into a bounded, preallocated,
+//! lock-free queue (bounded by span count and estimated bytes; overflow drops the newest or the
+//! oldest span and counts it) and returns; a worker thread with its own tokio runtime cuts
+//! batches by size, bytes and interval, keeps several in flight, enforces a per-request
+//! timeout, retries with exponential backoff and jitter, and logs failures at a bounded rate.
+//! `flush` and `shutdown` take a deadline, work from sync code and inside any runtime, and
+//! report what was exported and what was dropped, by cause; `stats()` adds up at every
+//! snapshot. A backend implements only `Reporter::report`. Configuration: `export::BatchConfig`
+//! (documented defaults, `from_env()` with `TRACER_EXPORT_*` variables). The `export` module
+//! documentation has a tutorial for reporter authors.
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]

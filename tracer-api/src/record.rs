@@ -139,14 +139,18 @@ impl SpanRecord {
             .logs
             .iter()
             .map(|l| {
-                 16 + l
+                16 + l
                     .fields
                     .iter()
                     .map(|f| f.key.len() + value_len(&f.value) + 8)
                     .sum::<usize>()
             })
             .sum();
-        let baggage: usize = self.baggage.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
+        let baggage: usize = self
+            .baggage
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 8)
+            .sum();
         96 + self.operation.len() + self.references.len() * 32 + tags + logs + baggage
     }
 }

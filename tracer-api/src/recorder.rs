@@ -179,7 +179,11 @@ impl fmt::Display for ExportReport {
             self.exported,
             self.dropped,
             self.pending,
-            if self.timed_out { " (deadline passed)" } else { "" }
+            if self.timed_out {
+                " (deadline passed)"
+            } else {
+                ""
+            }
         )
     }
 }

@@ -134,8 +134,12 @@ mod tests {
         for &t in &ids[..100] {
             assert_eq!(s.should_sample(t, "a"), s.should_sample(t, "b"));
         }
-        assert!(ids.iter().all(|&t| ProbabilitySampler::new(1.0).should_sample(t, "")));
-        assert!(!ids.iter().any(|&t| ProbabilitySampler::new(0.0).should_sample(t, "")));
+        assert!(ids
+            .iter()
+            .all(|&t| ProbabilitySampler::new(1.0).should_sample(t, "")));
+        assert!(!ids
+            .iter()
+            .any(|&t| ProbabilitySampler::new(0.0).should_sample(t, "")));
         assert!(!ProbabilitySampler::new(f64::NAN).should_sample(ids[0], ""));
     }
 
