@@ -117,3 +117,8 @@ pub use crate::sampler::Sampler;
 pub use crate::span::{Span, SpanBuilder};
 pub use crate::tracer::{BuildError, Tracer, TracerBuilder};
 pub use crate::value::{KeyValue, LogRecord, Value};
+
+/// The workspace README's examples, compiled and run as doctests so they stay true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct WorkspaceReadme;
