@@ -360,40 +360,64 @@ fn write_date_time(out: &mut String, secs: i64) {
         );
         return;
     }
-    let mut two = |v: u32, sep: Option<char>| {
-        out.push(char::from(b'0' + (v / 10 % 10) as u8));
-        out.push(char::from(b'0' + (v % 10) as u8));
-        if let Some(c) = sep {
-            out.push(c);
-        }
-    };
+    // Written into a stack buffer and appended once: `YYYY-MM-DDTHH:MM:SS`.
+    let mut buf = *b"0000-00-00T00:00:00";
     let y = y as u32;
-    two(y / 100, None);
-    two(y % 100, Some('-'));
-    two(mo, Some('-'));
-    two(d, Some('T'));
-    two((sod / 3600) as u32, Some(':'));
-    two((sod / 60 % 60) as u32, Some(':'));
-    two((sod % 60) as u32, None);
+    let fields = [
+        (0, y / 100),
+        (2, y % 100),
+        (5, mo),
+        (8, d),
+        (11, (sod / 3600) as u32),
+        (14, (sod / 60 % 60) as u32),
+        (17, (sod % 60) as u32),
+    ];
+    for (at, v) in fields {
+        if let Some(pair) = buf.get_mut(at..at + 2) {
+            pair.copy_from_slice(&[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// `.fraction` with trailing zeros trimmed (nothing for 0), then `Z`.
 fn write_fraction_z(out: &mut String, nanos: u32) {
-    if nanos != 0 {
-        let mut n = nanos;
-        let mut width = 9;
-        while n % 10 == 0 {
-            n /= 10;
-            width -= 1;
+    if nanos == 0 {
+        out.push('Z');
+        return;
+    }
+    // `.` and nine digits, trailing zeros trimmed, then `Z`, appended once.
+    let mut buf = *b".000000000Z";
+    let mut n = nanos;
+    let mut end = 10;
+    for slot in buf.get_mut(1..10).unwrap_or_default().iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    while end > 1 && buf.get(end - 1) == Some(&b'0') {
+        end -= 1;
+    }
+    if let Some(z) = buf.get_mut(end) {
+        *z = b'Z';
+    }
+    out.push_str(std::str::from_utf8(buf.get(..=end).unwrap_or_default()).unwrap_or_default());
+}
+
+/// Appends the decimal digits of `v`, without going through `core::fmt`.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (v % 10) as u8;
         }
-        out.push('.');
-        let mut div = 10u32.pow(width - 1);
-        while div > 0 {
-            out.push(char::from(b'0' + (n / div % 10) as u8));
-            div /= 10;
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
         }
     }
-    out.push('Z');
+    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or_default());
 }
 
 fn write_time(out: &mut String, t: SystemTime) {
@@ -479,11 +503,12 @@ fn write_go_v(out: &mut String, v: &Value) {
     match v {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::I64(i) => {
-            let _ = write!(out, "{i}");
+            if *i < 0 {
+                out.push('-');
+            }
+            push_u64(out, i.unsigned_abs());
         }
-        Value::U64(u) => {
-            let _ = write!(out, "{u}");
-        }
+        Value::U64(u) => push_u64(out, *u),
         Value::F64(f) => write_go_float_v(out, *f),
         Value::Str(s) => out.push_str(s),
     }

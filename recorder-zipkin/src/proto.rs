@@ -91,10 +91,16 @@ fn text_field(field: u32, t: &Text<'_>, out: &mut Vec<u8>) {
 }
 
 fn lower_field(field: u32, s: &str, out: &mut Vec<u8>) {
-    let mut count = CountSink(0);
-    text::write_lower(s, &mut count);
+    // Lower-casing ASCII keeps the length; only other text needs counting.
+    let len = if s.is_ascii() {
+        s.len()
+    } else {
+        let mut count = CountSink(0);
+        text::write_lower(s, &mut count);
+        count.0
+    };
     key(field, 2, out);
-    write_varint(count.0 as u64, out);
+    write_varint(len as u64, out);
     text::write_lower(s, &mut RawSink(out));
 }
 

@@ -163,27 +163,14 @@ pub(crate) fn write_lower<S: Sink>(s: &str, sink: &mut S) {
         return;
     }
     if s.is_ascii() {
-        const LOWER: [&str; 26] = [
-            "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q",
-            "r", "s", "t", "u", "v", "w", "x", "y", "z",
-        ];
-        let mut rest = s;
-        while let Some(pos) = rest.bytes().position(|b| b.is_ascii_uppercase()) {
-            let (head, tail) = rest.split_at(pos);
-            if !head.is_empty() {
-                sink.put(head);
+        // Lower-cased a block at a time on the stack; ASCII stays valid UTF-8.
+        let mut buf = [0u8; 64];
+        for chunk in s.as_bytes().chunks(buf.len()) {
+            let dst = buf.get_mut(..chunk.len()).unwrap_or_default();
+            for (d, c) in dst.iter_mut().zip(chunk) {
+                *d = c.to_ascii_lowercase();
             }
-            let upper = tail.as_bytes().first().copied().unwrap_or(b'A');
-            sink.put(
-                LOWER
-                    .get(usize::from(upper.wrapping_sub(b'A')))
-                    .copied()
-                    .unwrap_or(""),
-            );
-            rest = tail.get(1..).unwrap_or_default();
-        }
-        if !rest.is_empty() {
-            sink.put(rest);
+            sink.put(std::str::from_utf8(dst).unwrap_or_default());
         }
         return;
     }

@@ -16,22 +16,31 @@ thread_local! {
 }
 
 /// The wall-clock time and the monotonic instant of now.
+#[inline]
 pub(crate) fn now() -> (SystemTime, Instant) {
     let instant = Instant::now();
     let wall = ANCHOR
-        .try_with(|anchor| match anchor.get() {
-            Some((at, wall)) if instant.saturating_duration_since(at) < REANCHOR_AFTER => {
-                wall + instant.saturating_duration_since(at)
+        .try_with(|anchor| {
+            if let Some((at, wall)) = anchor.get() {
+                // One subtraction (the costly part of deriving the time), used twice.
+                let since = instant.saturating_duration_since(at);
+                if since < REANCHOR_AFTER {
+                    return wall + since;
+                }
             }
-            _ => {
-                let wall = SystemTime::now();
-                anchor.set(Some((instant, wall)));
-                wall
-            }
+            reanchor(anchor, instant)
         })
         // Only during thread teardown: read the wall clock directly.
         .unwrap_or_else(|_| SystemTime::now());
     (wall, instant)
+}
+
+#[cold]
+#[inline(never)]
+fn reanchor(anchor: &Cell<Option<(Instant, SystemTime)>>, instant: Instant) -> SystemTime {
+    let wall = SystemTime::now();
+    anchor.set(Some((instant, wall)));
+    wall
 }
 
 /// The wall-clock time of now.

@@ -132,6 +132,27 @@ impl SpanContext {
         }
     }
 
+    /// A local child's context, built in one step (the span hot path).
+    #[inline]
+    pub(crate) fn child(
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_id: Option<SpanId>,
+        sampling: Sampling,
+        baggage: Baggage,
+        trace_state: Option<Arc<str>>,
+    ) -> SpanContext {
+        SpanContext {
+            trace_id,
+            span_id,
+            parent_id,
+            sampling,
+            remote: false,
+            baggage,
+            trace_state,
+        }
+    }
+
     /// The same context with the given parent span id (B3 `X-B3-ParentSpanId`).
     pub fn with_parent_id(mut self, parent_id: Option<SpanId>) -> SpanContext {
         self.parent_id = parent_id;

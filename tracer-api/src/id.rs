@@ -205,9 +205,13 @@ impl FromStr for SpanId {
 }
 
 thread_local! {
-    static RNG: Cell<u64> = Cell::new(seed());
+    // Zero means "not seeded yet": a `const` initialiser keeps every access a plain
+    // thread-local load (no lazy-init call on the hot path).
+    static RNG: Cell<u64> = const { Cell::new(0) };
 }
 
+#[cold]
+#[inline(never)]
 fn seed() -> u64 {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
@@ -224,16 +228,28 @@ fn seed() -> u64 {
 }
 
 /// A fast per-thread random number (wyrand). Not cryptographic.
+#[inline]
 pub(crate) fn random_u64() -> u64 {
-    RNG.with(|s| {
-        let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
-        s.set(x);
+    let step = |state: u64| {
+        let x = state.wrapping_add(0xa076_1d64_78bd_642f);
         let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
-        ((t >> 64) as u64) ^ (t as u64)
+        (x, ((t >> 64) as u64) ^ (t as u64))
+    };
+    RNG.try_with(|s| {
+        let mut state = s.get();
+        if state == 0 {
+            state = seed();
+        }
+        let (next, out) = step(state);
+        s.set(next);
+        out
     })
+    // Only during thread teardown: a fresh seed each time is still random enough.
+    .unwrap_or_else(|_| step(seed()).1)
 }
 
 /// A new random span id.
+#[inline]
 pub(crate) fn new_span_id() -> SpanId {
     loop {
         if let Some(id) = SpanId::from_u64(random_u64()) {
@@ -243,6 +259,7 @@ pub(crate) fn new_span_id() -> SpanId {
 }
 
 /// A new random trace id of 128 bits (high half never zero) or 64 bits.
+#[inline]
 pub(crate) fn new_trace_id(wide: bool) -> TraceId {
     loop {
         let low = random_u64();

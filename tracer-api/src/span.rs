@@ -130,71 +130,88 @@ impl<'a> SpanBuilder<'a> {
             mut tags,
         } = self;
 
-        let priority = tags
-            .iter()
-            .find(|t| t.key == tags::SAMPLING_PRIORITY)
-            .and_then(|t| {
-                t.value
-                    .as_u64()
-                    .or_else(|| t.value.as_bool().map(u64::from))
-            });
+        let priority = if tags.is_empty() {
+            None
+        } else {
+            sampling_priority(&tags)
+        };
 
-        let inherited = parent.map_or(sampling_hint.unwrap_or(Sampling::Deferred), |(_, p)| {
-            p.sampling()
-        });
+        let inherited = match parent {
+            Some((_, p)) => p.sampling(),
+            None => sampling_hint.unwrap_or(Sampling::Deferred),
+        };
         let trace_id = match parent {
             Some((_, p)) => p.trace_id(),
             None => new_trace_id(tracer.trace_id_128()),
         };
-        let mut sampling = match priority {
-            Some(0) => Sampling::Deny,
-            Some(_) if inherited == Sampling::Debug => Sampling::Debug,
-            Some(_) => Sampling::Accept,
-            None if inherited == Sampling::Deferred => {
-                Sampling::from_sampled(tracer.sampler().should_sample(trace_id, &operation))
+        let sampling = if tracer.is_noop() {
+            Sampling::Deny
+        } else {
+            match priority {
+                Some(0) => Sampling::Deny,
+                Some(_) if inherited == Sampling::Debug => Sampling::Debug,
+                Some(_) => Sampling::Accept,
+                None if inherited == Sampling::Deferred => {
+                    Sampling::from_sampled(tracer.sampler().should_sample(trace_id, &operation))
+                }
+                None => inherited,
             }
-            None => inherited,
         };
-        if tracer.is_noop() {
-            sampling = Sampling::Deny;
-        }
-
-        // Zipkin-style joined spans: the server half of an RPC reuses the client's span id.
-        let share = sampling.is_sampled()
-            && tracer.shares_span_ids()
-            && matches!(parent, Some((ReferenceKind::ChildOf, p)) if p.is_remote())
-            && tags.iter().any(|t| {
-                t.key == tags::SPAN_KIND && SpanKind::from_value(&t.value) == Some(SpanKind::Server)
-            });
-        let (span_id, parent_id) = match parent {
-            Some((_, p)) if share => (p.span_id(), p.parent_id()),
-            Some((_, p)) => (new_span_id(), Some(p.span_id())),
-            None => (new_span_id(), None),
-        };
-        let mut context = SpanContext::new(trace_id, span_id, sampling).with_parent_id(parent_id);
-        if let Some((_, p)) = parent {
-            context = context
-                .with_baggage(p.baggage().clone())
-                .with_trace_state(p.trace_state_arc());
-        }
 
         if !sampling.is_sampled() {
+            // The unsampled path: ids and the parent's baggage, nothing else.
+            let context = match parent {
+                Some((_, p)) => SpanContext::child(
+                    trace_id,
+                    new_span_id(),
+                    Some(p.span_id()),
+                    sampling,
+                    p.baggage().clone(),
+                    p.trace_state_arc(),
+                ),
+                None => SpanContext::new(trace_id, new_span_id(), sampling),
+            };
             return Span {
                 context,
                 state: None,
             };
         }
 
-        let mut references = Vec::new();
-        if let Some((kind, p)) = parent {
-            references.reserve_exact(1 + more_references.len());
-            references.push(Reference {
-                kind,
-                trace_id: p.trace_id(),
-                span_id: p.span_id(),
+        // Zipkin-style joined spans: the server half of an RPC reuses the client's span id.
+        let share = tracer.shares_span_ids()
+            && matches!(parent, Some((ReferenceKind::ChildOf, p)) if p.is_remote())
+            && tags.iter().any(|t| {
+                t.key == tags::SPAN_KIND && SpanKind::from_value(&t.value) == Some(SpanKind::Server)
             });
-            references.extend(more_references);
-        }
+        let (context, references) = match parent {
+            Some((kind, p)) => {
+                let (span_id, parent_id) = if share {
+                    (p.span_id(), p.parent_id())
+                } else {
+                    (new_span_id(), Some(p.span_id()))
+                };
+                let mut references = Vec::with_capacity(1 + more_references.len());
+                references.push(Reference {
+                    kind,
+                    trace_id: p.trace_id(),
+                    span_id: p.span_id(),
+                });
+                references.extend(more_references);
+                let context = SpanContext::child(
+                    trace_id,
+                    span_id,
+                    parent_id,
+                    sampling,
+                    p.baggage().clone(),
+                    p.trace_state_arc(),
+                );
+                (context, references)
+            }
+            None => (
+                SpanContext::new(trace_id, new_span_id(), sampling),
+                Vec::new(),
+            ),
+        };
         let (start, start_instant) = match start_time {
             Some(t) => (t, None),
             None => {
@@ -203,11 +220,12 @@ impl<'a> SpanBuilder<'a> {
             }
         };
         if tags.capacity() == 0 {
-            tags.reserve_exact(4);
+            // Room for a few tags in one allocation (`with_capacity` skips the grow path).
+            tags = Vec::with_capacity(4);
         }
         Span {
             context,
-            state: Some(Box::new(SpanState {
+            state: Some(SpanState {
                 tracer: tracer.clone(),
                 operation,
                 start,
@@ -216,9 +234,20 @@ impl<'a> SpanBuilder<'a> {
                 tags,
                 logs: Vec::new(),
                 shared: share,
-            })),
+            }),
         }
     }
+}
+
+/// The `sampling.priority` tag's value, as a number (`true` is 1).
+fn sampling_priority(tags: &[KeyValue]) -> Option<u64> {
+    tags.iter()
+        .find(|t| t.key == tags::SAMPLING_PRIORITY)
+        .and_then(|t| {
+            t.value
+                .as_u64()
+                .or_else(|| t.value.as_bool().map(u64::from))
+        })
 }
 
 fn set_tag(tags: &mut Vec<KeyValue>, key: Cow<'static, str>, value: Value) {
@@ -246,7 +275,8 @@ struct SpanState {
 /// span keeps only its context: tags and logs on it cost a branch and allocate nothing.
 pub struct Span {
     context: SpanContext,
-    state: Option<Box<SpanState>>,
+    // Inline rather than boxed: one allocation fewer per sampled span.
+    state: Option<SpanState>,
 }
 
 impl fmt::Debug for Span {
@@ -392,8 +422,14 @@ impl Span {
         self.finish_with(Some(at));
     }
 
+    #[inline]
     fn finish_with(&mut self, end: Option<SystemTime>) {
-        let Some(s) = self.state.take() else { return };
+        if let Some(s) = self.state.take() {
+            self.record(s, end);
+        }
+    }
+
+    fn record(&self, s: SpanState, end: Option<SystemTime>) {
         let SpanState {
             tracer,
             operation,
@@ -403,7 +439,7 @@ impl Span {
             tags,
             logs,
             shared,
-        } = *s;
+        } = s;
         let duration = match (end, start_instant) {
             (Some(end), _) => end.duration_since(start).unwrap_or(Duration::ZERO),
             (None, Some(i)) => i.elapsed(),
