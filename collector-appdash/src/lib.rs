@@ -14,7 +14,7 @@ pub use crate::collector::{
     Collector, CollectorBuilder, CollectorHandle, StartError, DEFAULT_COLLECTOR_ADDR,
     DEFAULT_HTTP_ADDR,
 };
-pub use crate::model::{LogView, SpanView, TraceView};
+pub use crate::model::{LogView, ReferenceKind, ReferenceView, SpanView, TraceView};
 pub use crate::server::CollectorStats;
 pub use crate::store::{Store, StoreConfig, StoreStats, TraceFilter, TraceSummary};
 

@@ -9,6 +9,8 @@
 //! | `Name` | the span name (the first one wins) |
 //! | `Span.Start`, `Span.End` (RFC 3339) | the span's time span; without them `Client.Send`/`Client.Recv` or `Server.Recv`/`Server.Send` of Appdash's HTTP events |
 //! | `Msg`, then `Time` | one log; a message that is a JSON object gives the log's fields |
+//! | `service.name` | the span's service (the first one wins) |
+//! | `ref.follows_from`, `ref.child_of` (a span id in hex) | the span's references |
 //! | `_schema:*` | markers, shown only among the raw annotations |
 //! | anything else | a tag or a baggage item |
 //!
@@ -22,16 +24,54 @@
 //! **Errors.** A span is marked as an error when it has an `error` tag of `true`, or a log
 //! whose `event` is `error`.
 //!
-//! **Service.** Appdash packets carry no service name: a trace's service is the value of a
-//! `service.name` or `service` tag, if a span has one.
+//! `service.name` and `ref.*` are not shown a second time as tags (they stay among the raw
+//! annotations); a `ref.*` value that is not a span id is kept as a tag.
 //!
-//! **References.** Appdash knows only the parent: a follows-from reference arrives as the
-//! parent (the first reference is the parent), other references are not sent.
+//! **Service.** Appdash's own packets carry no service name; `recorder-appdash` adds a
+//! `service.name` annotation with the tracer's service name (a span's own `service.name` tag
+//! is sent the same way). A span's service is the value of its `service` tag if it has one (a
+//! per-span override), else of its `service.name` annotation.
+//!
+//! **References.** Appdash's ids carry only the parent (the first reference, of either kind).
+//! `recorder-appdash` adds a `ref.follows_from` annotation per follows-from reference (the
+//! parent included when the span follows from it) and a `ref.child_of` annotation per further
+//! child-of reference; they become [`SpanView::references`]. A span that follows from its
+//! parent still sits under it in the tree, marked by [`SpanView::follows_from_parent`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use recorder_appdash::annotations::{REF_CHILD_OF, REF_FOLLOWS_FROM, SERVICE_NAME};
 use recorder_appdash::wire::Annotation;
+
+/// How a span relates to a span it references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReferenceKind {
+    /// The referenced span waits for this one (a call): `ref.child_of`, or the parent.
+    ChildOf,
+    /// The referenced span does not wait for this one (fire and forget, a queue):
+    /// `ref.follows_from`.
+    FollowsFrom,
+}
+
+impl ReferenceKind {
+    /// `child_of` or `follows_from`, as in the JSON API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReferenceKind::ChildOf => "child_of",
+            ReferenceKind::FollowsFrom => "follows_from",
+        }
+    }
+}
+
+/// A reference from a span to another span, read from a `ref.*` annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReferenceView {
+    /// The kind of relation.
+    pub kind: ReferenceKind,
+    /// The referenced span (which may belong to another trace: Appdash ids cannot say).
+    pub span_id: u64,
+}
 
 /// One span of a trace, read from its annotations.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +82,12 @@ pub struct SpanView {
     pub parent_id: Option<u64>,
     /// The `Name` annotation.
     pub name: Option<String>,
+    /// The span's service: its `service` tag, else its `service.name` annotation (see the
+    /// [module docs](self)).
+    pub service: Option<String>,
+    /// References from `ref.follows_from` and `ref.child_of` annotations, in arrival order,
+    /// without repeats.
+    pub references: Vec<ReferenceView>,
     /// When the span started.
     pub start: Option<SystemTime>,
     /// When the span ended.
@@ -77,6 +123,23 @@ impl SpanView {
             Some(n) => n.clone(),
             None => format!("{:016x}", self.span_id),
         }
+    }
+
+    /// Whether the span follows from its parent (a `ref.follows_from` naming the parent).
+    pub fn follows_from_parent(&self) -> bool {
+        self.parent_id.is_some_and(|p| {
+            self.references
+                .iter()
+                .any(|r| r.kind == ReferenceKind::FollowsFrom && r.span_id == p)
+        })
+    }
+
+    /// The spans this one follows from.
+    pub fn follows_from(&self) -> impl Iterator<Item = u64> + '_ {
+        self.references
+            .iter()
+            .filter(|r| r.kind == ReferenceKind::FollowsFrom)
+            .map(|r| r.span_id)
     }
 
     /// The value of the first tag (or baggage item) with this key.
@@ -187,13 +250,12 @@ pub(crate) struct RawSpan {
 
 /// Standard OpenTracing tags that are never taken for baggage.
 fn is_standard_tag(key: &str) -> bool {
-    const EXACT: [&str; 6] = [
+    const EXACT: [&str; 5] = [
         "span.kind",
         "component",
         "error",
         "sampling.priority",
         "service",
-        "service.name",
     ];
     const PREFIXES: [&str; 4] = ["http.", "db.", "peer.", "message_bus."];
     EXACT.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
@@ -339,6 +401,8 @@ fn read_span(raw: &RawSpan) -> (SpanView, Vec<(String, String)>) {
         span_id: raw.span_id,
         parent_id: (raw.parent != 0).then_some(raw.parent),
         name: None,
+        service: None,
+        references: Vec::new(),
         start: None,
         end: None,
         tags: Vec::new(),
@@ -352,6 +416,7 @@ fn read_span(raw: &RawSpan) -> (SpanView, Vec<(String, String)>) {
     let mut attrs = Vec::new();
     let mut log_open = false;
     let mut http_times: HashMap<&str, SystemTime> = HashMap::new();
+    let mut service_name = None;
     for a in &raw.annotations {
         let value = || {
             a.value
@@ -377,6 +442,27 @@ fn read_span(raw: &RawSpan) -> (SpanView, Vec<(String, String)>) {
                     l.time = parse_time(&value());
                 }
             }
+            SERVICE_NAME => {
+                if service_name.is_none() {
+                    service_name = Some(value());
+                }
+            }
+            k @ (REF_FOLLOWS_FROM | REF_CHILD_OF) => {
+                let kind = if k == REF_FOLLOWS_FROM {
+                    ReferenceKind::FollowsFrom
+                } else {
+                    ReferenceKind::ChildOf
+                };
+                match parse_span_id(&value()) {
+                    Some(span_id) => {
+                        let r = ReferenceView { kind, span_id };
+                        if !view.references.contains(&r) {
+                            view.references.push(r);
+                        }
+                    }
+                    None => attrs.push((a.key.clone(), value())),
+                }
+            }
             k @ ("Client.Send" | "Client.Recv" | "Server.Recv" | "Server.Send") => {
                 if let Some(t) = parse_time(&value()) {
                     http_times.insert(k, t);
@@ -399,11 +485,25 @@ fn read_span(raw: &RawSpan) -> (SpanView, Vec<(String, String)>) {
             }
         }
     }
+    view.service = attrs
+        .iter()
+        .find(|(k, _)| k == "service")
+        .map(|(_, v)| v.clone())
+        .or(service_name);
     view.error = attrs
         .iter()
         .any(|(k, v)| k == "error" && v.trim().eq_ignore_ascii_case("true"))
         || view.logs.iter().any(LogView::is_error);
     (view, attrs)
+}
+
+/// A span id of a `ref.*` annotation: 1 to 16 hex digits, not zero.
+fn parse_span_id(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(s, 16).ok().filter(|&id| id != 0)
 }
 
 /// The fields of a log message that is a JSON object.
@@ -685,6 +785,69 @@ mod tests {
         let mut tagged = named("e", 1, 2);
         tagged.push(Annotation::new("error", "true"));
         assert!(build_trace(1, &[raw(1, 0, tagged)]).spans[0].error);
+    }
+
+    #[test]
+    fn service_and_references_are_read_not_shown_as_tags() {
+        let mut root = named("root", 1, 9);
+        root.extend([
+            Annotation::new("service.name", "frontend"),
+            Annotation::new("service.name", "ignored second"),
+        ]);
+        let mut child = named("child", 2, 3);
+        child.extend([
+            Annotation::new("service.name", "worker"),
+            Annotation::new("ref.follows_from", "0000000000000001"),
+            Annotation::new("ref.child_of", "00000000000000ff"),
+            // A re-sent packet repeats annotations: read once.
+            Annotation::new("ref.follows_from", "0000000000000001"),
+            Annotation::new("ref.follows_from", "not an id"),
+            Annotation::new("ref.child_of", "0000000000000000"),
+        ]);
+        let mut tagged = named("tagged", 4, 5);
+        tagged.extend([
+            Annotation::new("service.name", "process"),
+            Annotation::new("service", "override"),
+        ]);
+        let t = build_trace(1, &[raw(1, 0, root), raw(2, 1, child), raw(3, 1, tagged)]);
+        let r = t.span(1).unwrap();
+        assert_eq!(r.service.as_deref(), Some("frontend"));
+        assert!(r.tags.is_empty() && r.baggage.is_empty(), "{r:?}");
+        assert!(r.references.is_empty() && !r.follows_from_parent());
+        assert_eq!(r.annotations.len(), 7, "raw annotations keep everything");
+        let c = t.span(2).unwrap();
+        assert_eq!(c.service.as_deref(), Some("worker"));
+        assert_eq!(
+            c.references,
+            vec![
+                ReferenceView {
+                    kind: ReferenceKind::FollowsFrom,
+                    span_id: 1
+                },
+                ReferenceView {
+                    kind: ReferenceKind::ChildOf,
+                    span_id: 0xff
+                },
+            ]
+        );
+        assert!(c.follows_from_parent());
+        assert_eq!(c.follows_from().collect::<Vec<_>>(), vec![1]);
+        assert_eq!(
+            c.tags,
+            vec![
+                ("ref.follows_from".to_owned(), "not an id".to_owned()),
+                ("ref.child_of".to_owned(), "0000000000000000".to_owned()),
+            ],
+            "values that are not span ids stay visible as tags"
+        );
+        assert_eq!(c.parent_id, Some(1), "still under its parent in the tree");
+        assert_eq!(t.span(1).unwrap().children, vec![2, 3]);
+        let g = t.span(3).unwrap();
+        assert_eq!(g.service.as_deref(), Some("override"));
+        assert_eq!(g.tag("service"), Some("override"));
+        assert_eq!(g.tag("service.name"), None);
+        assert_eq!(ReferenceKind::FollowsFrom.as_str(), "follows_from");
+        assert_eq!(ReferenceKind::ChildOf.as_str(), "child_of");
     }
 
     #[test]

@@ -70,7 +70,8 @@ pub struct TraceSummary {
     pub root_span_id: u64,
     /// The root span's name (its id in hex when it has none).
     pub name: String,
-    /// The `service.name` or `service` tag of the root span, or else of any span.
+    /// The root span's service (its `service` tag, else its `service.name` annotation), or
+    /// else the first service of any span.
     pub service: Option<String>,
     /// The earliest start of any span.
     pub start: Option<SystemTime>,
@@ -89,11 +90,7 @@ pub struct TraceSummary {
 impl TraceSummary {
     fn of(view: &TraceView, received: SystemTime) -> TraceSummary {
         let root = view.root();
-        let service_of = |s: &crate::model::SpanView| {
-            s.tag("service.name")
-                .or_else(|| s.tag("service"))
-                .map(str::to_owned)
-        };
+        let service_of = |s: &crate::model::SpanView| s.service.clone();
         let services: BTreeSet<String> = view.spans.iter().filter_map(service_of).collect();
         TraceSummary {
             trace_id: view.trace_id,
@@ -112,9 +109,16 @@ impl TraceSummary {
         }
     }
 
-    /// Whether the trace has a span of this service (the `service.name` or `service` tag).
+    /// Whether the trace has a span of this service (see [`SpanView::service`]).
+    ///
+    /// [`SpanView::service`]: crate::SpanView::service
     pub fn has_service(&self, service: &str) -> bool {
         self.services.contains(service)
+    }
+
+    /// The services of the trace's spans, sorted, without repeats.
+    pub fn services(&self) -> impl Iterator<Item = &str> + '_ {
+        self.services.iter().map(String::as_str)
     }
 
     /// Whether the trace has a span with this name.
@@ -405,6 +409,51 @@ mod tests {
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].name, "root");
         assert_eq!(list[0].span_count, 2);
+    }
+
+    #[test]
+    fn services_come_from_service_name_or_the_service_tag() {
+        let store = Store::default();
+        let named = |name: &str, extra: Vec<Annotation>| {
+            let mut v = vec![Annotation::new("Name", name)];
+            v.extend(extra);
+            v
+        };
+        // Appdash's Go recorder: a `service` tag only.
+        store.collect(packet(
+            1,
+            1,
+            0,
+            named("go", vec![Annotation::new("service", "legacy")]),
+        ));
+        // recorder-appdash: `service.name` on each span; the root's service wins.
+        store.collect(packet(
+            2,
+            5,
+            4,
+            named("child", vec![Annotation::new("service.name", "backend")]),
+        ));
+        store.collect(packet(
+            2,
+            4,
+            0,
+            named("root", vec![Annotation::new("service.name", "frontend")]),
+        ));
+        let list = store.traces(&TraceFilter::default());
+        let by_id = |id: u64| list.iter().find(|t| t.trace_id == id).unwrap();
+        assert_eq!(by_id(1).service.as_deref(), Some("legacy"));
+        assert_eq!(by_id(2).service.as_deref(), Some("frontend"));
+        assert_eq!(
+            by_id(2).services().collect::<Vec<_>>(),
+            vec!["backend", "frontend"]
+        );
+        for (service, hits) in [("backend", 1), ("frontend", 1), ("legacy", 1), ("x", 0)] {
+            let filter = TraceFilter {
+                service: Some(service.to_owned()),
+                ..TraceFilter::default()
+            };
+            assert_eq!(store.traces(&filter).len(), hits, "{service}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value as JsonValue};
 use subtle::ConstantTimeEq;
 
-use crate::model::{unix_micros, SpanView, TraceView};
+use crate::model::{unix_micros, ReferenceKind, SpanView, TraceView};
 use crate::store::{Store, TraceFilter, TraceSummary};
 
 /// The most traces the HTML list shows.
@@ -200,6 +200,7 @@ fn summary_json(s: &TraceSummary) -> JsonValue {
         "root_span_id": hex(s.root_span_id),
         "name": s.name,
         "service": s.service,
+        "services": s.services().collect::<Vec<_>>(),
         "start": start,
         "start_micros": start_micros,
         "duration_micros": micros(s.duration),
@@ -241,10 +242,17 @@ fn span_json(s: &SpanView) -> JsonValue {
             })
         })
         .collect();
+    let references: Vec<JsonValue> = s
+        .references
+        .iter()
+        .map(|r| json!({ "kind": r.kind.as_str(), "span_id": hex(r.span_id) }))
+        .collect();
     json!({
         "span_id": hex(s.span_id),
         "parent_id": s.parent_id.map(hex),
         "name": s.name,
+        "service": s.service,
+        "references": references,
         "start": start,
         "start_micros": start_micros,
         "end": end,
@@ -369,7 +377,9 @@ td{word-break:break-word}\
 .label{width:32%;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}\
 .track{position:relative;flex:1;height:14px;margin:0 8px}\
 .bar{position:absolute;top:0;height:14px;min-width:2px;background:#4a7fc1;border-radius:2px}\
+.bar.ff{background:repeating-linear-gradient(90deg,#8e6bbf 0 6px,#c9b6e4 6px 9px)}\
 .bar.err{background:#c0392b}.bar.none{background:repeating-linear-gradient(45deg,#ccc 0 4px,#eee 4px 8px)}\
+.ff{color:#6b4c9a;font-size:12px}\
 .dur{width:7em;text-align:right;color:#555;font-size:12px}\
 details{margin:.4em 0;border:1px solid #ddd;border-radius:4px;padding:.3em .8em}\
 summary{cursor:pointer}h3{font-size:13px;margin:.6em 0 .2em}\
@@ -484,7 +494,11 @@ fn render_trace(view: &TraceView, subtree_of: Option<u64>) -> Html<String> {
         .unwrap_or_else(|| trace_hex.clone());
     let t0 = view.start();
     let total = view.duration().filter(|d| !d.is_zero());
-    let known: std::collections::HashSet<u64> = view.spans.iter().map(|s| s.span_id).collect();
+    let names: HashMap<u64, String> = view
+        .spans
+        .iter()
+        .map(|s| (s.span_id, s.display_name()))
+        .collect();
     let profile_url = match subtree_of {
         Some(s) => format!("/traces/{trace_hex}/{}/profile", hex(s)),
         None => format!("/traces/{trace_hex}/profile"),
@@ -506,10 +520,20 @@ fn render_trace(view: &TraceView, subtree_of: Option<u64>) -> Html<String> {
                 div.row {
                     div.label style={ "padding-left:" (s.depth.min(40) * 14) "px" } title=(s.display_name()) {
                         a href={ "#span-" (hex(s.span_id)) } class=[s.error.then_some("err")] { (s.display_name()) }
+                        @for f in s.follows_from() {
+                            " " span.ff title={ "follows from span " (hex(f)) } {
+                                "↳ follows from "
+                                @match names.get(&f) {
+                                    Some(n) => a.ff href={ "#span-" (hex(f)) } { (n) },
+                                    None => (hex(f)),
+                                }
+                            }
+                        }
                     }
                     div.track {
                         @if s.start.is_some() {
-                            div class={ "bar" @if s.error { " err" } } style={ "left:" (format!("{left:.3}")) "%;width:" (format!("{width:.3}")) "%" } {}
+                            @let follows = s.follows_from().next().is_some();
+                            div class={ "bar" @if follows { " ff" } @if s.error { " err" } } title=[follows.then_some("follows from (does not hold up the span it follows)")] style={ "left:" (format!("{left:.3}")) "%;width:" (format!("{width:.3}")) "%" } {}
                         } @else {
                             div class="bar none" style="left:0;width:100%" title="no time span received" {}
                         }
@@ -530,10 +554,30 @@ fn render_trace(view: &TraceView, subtree_of: Option<u64>) -> Html<String> {
                     tr { th { "Parent" } td.mono {
                         @match s.parent_id {
                             None => "none (root)",
-                            Some(p) if known.contains(&p) => a href={ "#span-" (hex(p)) } { (hex(p)) },
+                            Some(p) if names.contains_key(&p) => {
+                                a href={ "#span-" (hex(p)) } { (hex(p)) }
+                                @if s.follows_from_parent() { " " span.ff { "(follows from)" } }
+                            },
                             Some(p) => { (hex(p)) " " span.muted { "(not received)" } },
                         }
                     } }
+                    @if let Some(service) = &s.service {
+                        tr { th { "Service" } td { (service) } }
+                    }
+                    @if !s.references.is_empty() {
+                        tr { th { "References" } td {
+                            @for r in &s.references {
+                                div.mono {
+                                    span class=[(r.kind == ReferenceKind::FollowsFrom).then_some("ff")] { (r.kind.as_str().replace('_', " ")) }
+                                    " "
+                                    @match names.get(&r.span_id) {
+                                        Some(n) => { a href={ "#span-" (hex(r.span_id)) } { (hex(r.span_id)) } " " span.muted { (n) } },
+                                        None => { (hex(r.span_id)) " " span.muted { "(not in this trace)" } },
+                                    }
+                                }
+                            }
+                        } }
+                    }
                     tr { th { "Start" } td.mono { (fmt_time(s.start)) } }
                     tr { th { "End" } td.mono { (fmt_time(s.end)) } }
                     tr { th { "Duration" } td { (fmt_opt_duration(s.duration())) } }

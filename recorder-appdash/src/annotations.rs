@@ -10,6 +10,8 @@
 //! | `Msg` = message, `Time` = RFC 3339 time, `_schema:log` (no value) | each log, in order |
 //! | key = value | each tag, the value formatted like Go's `%+v` |
 //! | key = value | each baggage item (raw key, no prefix) |
+//! | `service.name` = service | the process's service name (see below) |
+//! | `ref.follows_from` / `ref.child_of` = span id | references (see below) |
 //! | `Span.Start`, `Span.End` (RFC 3339), `_schema:Timespan` (no value) | start and start + duration |
 //!
 //! - Times are UTC, `2016-01-02T15:04:05.123456789Z`, with trailing zeros of the fraction
@@ -32,14 +34,31 @@
 //!
 //! **Ids.** Appdash ids are 64 bits: a 128-bit trace id sends its low 64 bits (the high half
 //! is dropped, so two traces differing only in their high halves would merge in Appdash).
-//! Only the parent (the first reference) is sent; further references, the process's service
-//! name and tags, and the sampling state have no place in Appdash's model and are not sent.
+//! The packet's parent id is the first reference, of either kind. The process's tags and the
+//! sampling state have no place in Appdash's model and are not sent.
+//!
+//! **Beyond Go's recorder.** Appdash's wire has no service name and no reference kinds, so by
+//! default two kinds of annotations are added, between the baggage and `Span.Start` (Appdash's
+//! own UI shows them as plain key/values; `collector-appdash` reads them):
+//!
+//! - [`SERVICE_NAME`] (`service.name`) = the tracer's service name
+//!   (`SpanRecord::process.service_name`), unless the span has a `service.name` tag of its
+//!   own (which is sent as a tag and wins) or the name is empty;
+//! - [`REF_FOLLOWS_FROM`] (`ref.follows_from`) = the referenced span id as 16 lower-case hex
+//!   digits, one annotation for each follows-from reference (the parent included when the
+//!   span follows from it), and [`REF_CHILD_OF`] (`ref.child_of`) likewise for each child-of
+//!   reference except the parent (the first reference), which the packet already carries.
+//!   The referenced span may belong to another trace; Appdash ids cannot say which, so a
+//!   collector finds it only when it is in the same trace.
+//!
+//! [`SpanEncoder::with_extra_annotations`]`(false)` (or the recorder builder's
+//! `with_extra_annotations(false)`) leaves them out, for output byte for byte like Go's.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tracer_api::{LogRecord, SpanRecord, Value};
+use tracer_api::{LogRecord, ReferenceKind, SpanRecord, Value};
 
 use crate::wire::{
     annotation_len, put_annotation, put_span_id, Annotation, WireSpanId, MAX_FRAME_SIZE,
@@ -64,6 +83,15 @@ pub const SPAN_END: &str = "Span.End";
 pub const SCHEMA_TIMESPAN: &str = "_schema:Timespan";
 /// The prefix of every schema marker key.
 pub const SCHEMA_PREFIX: &str = "_schema:";
+/// The key of the service name annotation (not written by Go's recorder; see the
+/// [module docs](self)).
+pub const SERVICE_NAME: &str = "service.name";
+/// The key of a follows-from reference: the referenced span id in 16 lower-case hex digits
+/// (not written by Go's recorder).
+pub const REF_FOLLOWS_FROM: &str = "ref.follows_from";
+/// The key of a child-of reference other than the parent: the referenced span id in 16
+/// lower-case hex digits (not written by Go's recorder).
+pub const REF_CHILD_OF: &str = "ref.child_of";
 
 /// Keys longer than this are cut when an annotation cannot fit in a frame otherwise.
 const MAX_KEY_WHEN_TRUNCATING: usize = 4096;
@@ -78,23 +106,11 @@ pub fn wire_span_id(span: &SpanRecord) -> WireSpanId {
     }
 }
 
-/// The annotations Appdash's OpenTracing recorder would write for this span, in order (see
-/// the [module docs](self)).
+/// The annotations written for this span, in order: Appdash's OpenTracing recorder's, plus
+/// the service name and references (see the [module docs](self)). For Go's alone, use
+/// [`SpanEncoder::with_extra_annotations`]`(false)` and [`SpanEncoder::annotations`].
 pub fn span_annotations(span: &SpanRecord) -> Vec<Annotation> {
-    struct Collect(Vec<Annotation>);
-    impl Sink for Collect {
-        fn annotation(&mut self, key: &str, value: Option<&[u8]>) {
-            self.0.push(Annotation {
-                key: key.to_owned(),
-                value: value.map(<[u8]>::to_vec),
-            });
-        }
-    }
-    let mut sink = Collect(Vec::with_capacity(
-        8 + span.tags.len() + 3 * span.logs.len(),
-    ));
-    walk(span, &mut Scratch::default(), &mut sink);
-    sink.0
+    SpanEncoder::new().annotations(span)
 }
 
 /// Appends the frames of one span to `out` (one frame, unless its annotations exceed the
@@ -104,9 +120,19 @@ pub fn encode_span(span: &SpanRecord, out: &mut Vec<u8>) -> usize {
 }
 
 /// Encodes spans into frames, reusing its scratch buffer across spans.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SpanEncoder {
     scratch: Scratch,
+    extras: bool,
+}
+
+impl Default for SpanEncoder {
+    fn default() -> SpanEncoder {
+        SpanEncoder {
+            scratch: Scratch::default(),
+            extras: true,
+        }
+    }
 }
 
 /// Buffers reused across spans: formatted values, and the date-time part of the last second
@@ -135,9 +161,40 @@ impl Scratch {
 }
 
 impl SpanEncoder {
-    /// A new encoder.
+    /// A new encoder, adding the service name and reference annotations.
     pub fn new() -> SpanEncoder {
         SpanEncoder::default()
+    }
+
+    /// Whether to add the `service.name`, `ref.follows_from` and `ref.child_of` annotations
+    /// Go's recorder does not write (default `true`; `false` gives Go's annotations byte for
+    /// byte). See the [module docs](self).
+    pub fn with_extra_annotations(mut self, on: bool) -> SpanEncoder {
+        self.extras = on;
+        self
+    }
+
+    /// Whether the extra annotations are added.
+    pub fn extra_annotations(&self) -> bool {
+        self.extras
+    }
+
+    /// The annotations this encoder writes for a span, in order.
+    pub fn annotations(&mut self, span: &SpanRecord) -> Vec<Annotation> {
+        struct Collect(Vec<Annotation>);
+        impl Sink for Collect {
+            fn annotation(&mut self, key: &str, value: Option<&[u8]>) {
+                self.0.push(Annotation {
+                    key: key.to_owned(),
+                    value: value.map(<[u8]>::to_vec),
+                });
+            }
+        }
+        let mut sink = Collect(Vec::with_capacity(
+            10 + span.tags.len() + 3 * span.logs.len() + span.references.len(),
+        ));
+        walk(span, self.extras, &mut self.scratch, &mut sink);
+        sink.0
     }
 
     /// Appends the frames of one span to `out`; returns how many frames were written.
@@ -150,7 +207,7 @@ impl SpanEncoder {
             frames: 0,
         };
         w.start_frame();
-        walk(span, &mut self.scratch, &mut w);
+        walk(span, self.extras, &mut self.scratch, &mut w);
         w.finish_frame();
         w.frames
     }
@@ -185,8 +242,9 @@ trait Sink {
     fn annotation(&mut self, key: &str, value: Option<&[u8]>);
 }
 
-/// Produces the annotations of a span into `sink`; `scratch` holds formatted values.
-fn walk(span: &SpanRecord, scratch: &mut Scratch, sink: &mut impl Sink) {
+/// Produces the annotations of a span into `sink` (with the extra annotations when `extras`);
+/// `scratch` holds formatted values.
+fn walk(span: &SpanRecord, extras: bool, scratch: &mut Scratch, sink: &mut impl Sink) {
     sink.annotation(NAME, Some(span.operation.as_bytes()));
     sink.annotation(SCHEMA_NAME, None);
     for log in &span.logs {
@@ -209,9 +267,31 @@ fn walk(span: &SpanRecord, scratch: &mut Scratch, sink: &mut impl Sink) {
     for (k, v) in span.baggage.iter() {
         sink.annotation(k, Some(v.as_bytes()));
     }
+    if extras {
+        walk_extras(span, scratch, sink);
+    }
     sink.annotation(SPAN_START, Some(scratch.time(span.start)));
     sink.annotation(SPAN_END, Some(scratch.time(span.end())));
     sink.annotation(SCHEMA_TIMESPAN, None);
+}
+
+/// The service name and the references (see the [module docs](self)).
+fn walk_extras(span: &SpanRecord, scratch: &mut Scratch, sink: &mut impl Sink) {
+    let service = &span.process.service_name;
+    if !service.is_empty() && span.tag(SERVICE_NAME).is_none() {
+        sink.annotation(SERVICE_NAME, Some(service.as_bytes()));
+    }
+    for (i, r) in span.references.iter().enumerate() {
+        let key = match r.kind {
+            ReferenceKind::FollowsFrom => REF_FOLLOWS_FROM,
+            // The first reference is the parent, which the packet's ids carry.
+            ReferenceKind::ChildOf if i == 0 => continue,
+            ReferenceKind::ChildOf => REF_CHILD_OF,
+        };
+        scratch.text.clear();
+        let _ = write!(scratch.text, "{:016x}", r.span_id.to_u64());
+        sink.annotation(key, Some(scratch.text.as_bytes()));
+    }
 }
 
 /// Writes frames straight into the output buffer.
@@ -658,11 +738,115 @@ mod tests {
                 s("tag", "1"),
                 s("error", "true"),
                 s("somelongval", "val"),
+                s("service.name", "unknown_service"),
                 s("Span.Start", "2016-01-02T15:04:05.123456789Z"),
                 s("Span.End", "2016-01-02T15:04:05.2Z"),
                 m("_schema:Timespan"),
             ]
         );
+    }
+
+    fn reference(kind: ReferenceKind, span: u64) -> tracer_api::Reference {
+        tracer_api::Reference {
+            kind,
+            trace_id: TraceId::from_parts(0xdead, 1).unwrap(),
+            span_id: SpanId::from_u64(span).unwrap(),
+        }
+    }
+
+    #[test]
+    fn service_name_and_references_beyond_go() {
+        assert_eq!(SERVICE_NAME, "service.name");
+        assert_eq!(REF_FOLLOWS_FROM, "ref.follows_from");
+        assert_eq!(REF_CHILD_OF, "ref.child_of");
+        let mut r = record();
+        r.process = Arc::new(Process {
+            service_name: Cow::Borrowed("frontend"),
+            ..Process::default()
+        });
+        // The parent (first reference) follows from span 3; then a child-of and another
+        // follows-from.
+        r.parent_id = SpanId::from_u64(3);
+        r.references = vec![
+            reference(ReferenceKind::FollowsFrom, 3),
+            reference(ReferenceKind::ChildOf, 0xabc),
+            reference(ReferenceKind::FollowsFrom, 0x0123_4567_89ab_cdef),
+        ];
+        let s = |k: &str, v: &str| (k.to_owned(), Some(v.to_owned()));
+        let got = pairs(&span_annotations(&r));
+        let n = got.len();
+        assert_eq!(
+            got[n - 8..],
+            [
+                s("somelongval", "val"),
+                s("service.name", "frontend"),
+                s("ref.follows_from", "0000000000000003"),
+                s("ref.child_of", "0000000000000abc"),
+                s("ref.follows_from", "0123456789abcdef"),
+                s("Span.Start", "2016-01-02T15:04:05.123456789Z"),
+                s("Span.End", "2016-01-02T15:04:05.2Z"),
+                ("_schema:Timespan".to_owned(), None),
+            ]
+        );
+
+        // A child-of parent is not repeated; a span's own `service.name` tag wins.
+        r.references = vec![
+            reference(ReferenceKind::ChildOf, 3),
+            reference(ReferenceKind::ChildOf, 4),
+        ];
+        r.tags.push(KeyValue::new("service.name", "override"));
+        let got = pairs(&span_annotations(&r));
+        let extras: Vec<_> = got
+            .iter()
+            .filter(|(k, _)| k == SERVICE_NAME || k.starts_with("ref."))
+            .cloned()
+            .collect();
+        assert_eq!(
+            extras,
+            vec![
+                s("service.name", "override"),
+                s("ref.child_of", "0000000000000004")
+            ]
+        );
+
+        // An empty service name is not sent.
+        r.tags.pop();
+        r.process = Arc::new(Process {
+            service_name: Cow::Borrowed(""),
+            ..Process::default()
+        });
+        assert!(!span_annotations(&r).iter().any(|a| a.key == SERVICE_NAME));
+    }
+
+    #[test]
+    fn the_switch_gives_go_annotations_byte_for_byte() {
+        let mut r = record();
+        r.references = vec![
+            reference(ReferenceKind::FollowsFrom, 3),
+            reference(ReferenceKind::ChildOf, 4),
+        ];
+        let mut go = SpanEncoder::new().with_extra_annotations(false);
+        assert!(!go.extra_annotations());
+        assert!(SpanEncoder::new().extra_annotations());
+        let plain = go.annotations(&r);
+        let full = span_annotations(&r);
+        assert_eq!(full.len(), plain.len() + 3);
+        let without: Vec<Annotation> = full
+            .into_iter()
+            .filter(|a| a.key != SERVICE_NAME && !a.key.starts_with("ref."))
+            .collect();
+        assert_eq!(without, plain);
+        assert!(plain
+            .iter()
+            .all(|a| a.key != SERVICE_NAME && !a.key.starts_with("ref.")));
+        // The frames carry exactly those annotations.
+        let mut out = Vec::new();
+        assert_eq!(go.encode(&r, &mut out), 1);
+        let packets = crate::wire::decode_frames(&out).unwrap();
+        assert_eq!(packets[0].annotations, plain);
+        let mut with = Vec::new();
+        encode_span(&r, &mut with);
+        assert!(with.len() > out.len());
     }
 
     #[test]
@@ -703,7 +887,10 @@ mod tests {
         r.logs.clear();
         r.baggage = Baggage::default();
         let mut out = Vec::new();
-        encode_span(&r, &mut out);
+        // Go's annotations alone: the extras would add `service.name`.
+        SpanEncoder::new()
+            .with_extra_annotations(false)
+            .encode(&r, &mut out);
         let packets = crate::wire::decode_frames(&out).unwrap();
         let mut expected = Vec::new();
         crate::wire::encode_frame(&packets[0], &mut expected).unwrap();

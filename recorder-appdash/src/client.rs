@@ -29,6 +29,7 @@ pub(crate) struct ClientConfig {
     pub(crate) write_timeout: Duration,
     pub(crate) min_backoff: Duration,
     pub(crate) max_backoff: Duration,
+    pub(crate) extra_annotations: bool,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsConnect>,
 }
@@ -275,7 +276,7 @@ impl Reporter for AppdashReporter {
             return Ok(Delivered::default());
         }
         let mut bytes = Vec::with_capacity(batch.len() * 256);
-        let mut encoder = SpanEncoder::new();
+        let mut encoder = SpanEncoder::new().with_extra_annotations(self.config.extra_annotations);
         let mut frames = 0u64;
         for span in batch {
             frames += encoder.encode(span, &mut bytes) as u64;

@@ -115,6 +115,7 @@ pub struct AppdashRecorderBuilder {
     write_timeout: Duration,
     min_backoff: Duration,
     max_backoff: Duration,
+    extra_annotations: bool,
 }
 
 impl Default for AppdashRecorderBuilder {
@@ -130,6 +131,7 @@ impl Default for AppdashRecorderBuilder {
             write_timeout: Duration::from_secs(5),
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            extra_annotations: true,
         }
     }
 }
@@ -185,6 +187,14 @@ impl AppdashRecorderBuilder {
         self
     }
 
+    /// Whether spans also carry the `service.name`, `ref.follows_from` and `ref.child_of`
+    /// annotations that Appdash's Go recorder does not write (default `true`). `false` sends
+    /// exactly Go's annotations; see [`annotations`](crate::annotations).
+    pub fn with_extra_annotations(mut self, on: bool) -> Self {
+        self.extra_annotations = on;
+        self
+    }
+
     /// Builds the reporter alone, for use with a pipeline configured elsewhere.
     pub fn build_reporter(&self) -> Result<AppdashReporter, BuildError> {
         let host = check_addr(&self.collector_addr).map_err(|reason| BuildError::Address {
@@ -230,6 +240,7 @@ impl AppdashRecorderBuilder {
             write_timeout: self.write_timeout,
             min_backoff: self.min_backoff,
             max_backoff: self.max_backoff,
+            extra_annotations: self.extra_annotations,
             #[cfg(feature = "tls")]
             tls,
         }))

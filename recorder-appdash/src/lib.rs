@@ -65,6 +65,7 @@
 //! | [`with_connect_timeout`](AppdashRecorderBuilder::with_connect_timeout) | | 5 s |
 //! | [`with_write_timeout`](AppdashRecorderBuilder::with_write_timeout) | | 5 s |
 //! | [`with_reconnect_backoff`](AppdashRecorderBuilder::with_reconnect_backoff) | | 100 ms doubling to 5 s |
+//! | [`with_extra_annotations`](AppdashRecorderBuilder::with_extra_annotations) | | on: `service.name` and references are sent |
 //!
 //! [`AppdashRecorder::from_env`] reads the environment into a builder; setters called
 //! afterwards win. An unset or empty variable keeps the default; a malformed one is a
@@ -85,6 +86,14 @@
 //! One packet per span with the annotations of Appdash's OpenTracing recorder (`Name`,
 //! logs as `Msg`/`Time`, tags, baggage, `Span.Start`/`Span.End`), a 128-bit trace id reduced to
 //! its low 64 bits: see [`annotations`]. The wire codec, shared with collectors, is [`wire`].
+//!
+//! Beyond Go's recorder, each span also carries `service.name` (the tracer's service name) and
+//! one `ref.follows_from` / `ref.child_of` annotation (a span id in 16 hex digits) per
+//! follows-from reference and per child-of reference other than the parent, since Appdash's
+//! wire has no service and no reference kinds. Appdash's UI shows them as plain key/values;
+//! `collector-appdash` shows the service and the references.
+//! [`with_extra_annotations(false)`](AppdashRecorderBuilder::with_extra_annotations) sends
+//! Go's annotations alone.
 //!
 //! # Feature flags
 //!

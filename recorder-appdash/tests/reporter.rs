@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use recorder_appdash::annotations::{span_annotations, wire_span_id};
+use recorder_appdash::annotations::{span_annotations, wire_span_id, SpanEncoder, SERVICE_NAME};
 use recorder_appdash::{AppdashRecorder, AppdashReporter};
 use support::Collector;
 use tracer_api::export::Reporter;
@@ -68,6 +68,41 @@ async fn a_batch_arrives_as_one_packet_per_span_with_appdash_annotations() {
     let stats = reporter.stats();
     assert_eq!((stats.connects, stats.frames), (1, 5));
     assert!(collector.errors().is_empty(), "{:?}", collector.errors());
+}
+
+#[tokio::test]
+async fn the_builder_switch_turns_the_extra_annotations_off() {
+    let collector = Collector::start();
+    let addr = collector.addr().to_string();
+    let batch = spans(2);
+    let later = spans(2);
+    let go = AppdashRecorder::builder()
+        .with_collector_addr(&addr)
+        .with_extra_annotations(false)
+        .build_reporter()
+        .unwrap();
+    go.report(&batch).await.unwrap();
+    assert!(collector.wait_for_spans(2, WAIT));
+    reporter(&addr).report(&later).await.unwrap();
+    assert!(collector.wait_for_spans(4, WAIT));
+    let packets = collector.packets();
+    let go_encoder = || SpanEncoder::new().with_extra_annotations(false);
+    for (span, packet) in batch.iter().zip(&packets[..2]) {
+        assert_eq!(packet.annotations, go_encoder().annotations(span));
+        assert!(!packet.annotations.iter().any(|a| a.key == SERVICE_NAME));
+    }
+    for (span, packet) in later.iter().zip(&packets[2..]) {
+        assert_eq!(packet.annotations, span_annotations(span));
+        assert!(packet
+            .annotations
+            .iter()
+            .any(|a| a.key == SERVICE_NAME && a.value_str() == Some("unknown_service")));
+    }
+    let child = packets[2..].iter().find(|p| p.span_id.parent != 0).unwrap();
+    assert!(
+        !child.annotations.iter().any(|a| a.key.starts_with("ref.")),
+        "a child-of parent is carried by the ids alone"
+    );
 }
 
 #[tokio::test]
