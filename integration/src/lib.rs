@@ -2,8 +2,10 @@
 //! collectors), an Apache Kafka broker, and Appdash, and the harness that fetches, starts and
 //! stops them.
 //!
-//! The tests are in `tests/`: `zipkin_http.rs`, `zipkin_kafka.rs` and `appdash.rs`, each a
-//! test binary that shares one set of peers among its tests. `cargo test -p integration`
+//! The tests are in `tests/`: `zipkin_http.rs`, `zipkin_kafka.rs`, `appdash.rs` and
+//! `examples_app.rs` (the tutorial app of the `examples` crate with each backend), plus
+//! `harness.rs` for the harness itself; each test binary shares one set of peers among its
+//! tests. `cargo test -p integration`
 //! (or the workspace's `cargo test --workspace --all-features`) runs them.
 //!
 //! # Getting started
