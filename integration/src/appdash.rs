@@ -2,7 +2,7 @@
 //! module), started by the tests or named by `APPDASH_COLLECTOR` and `APPDASH_URL`, and what
 //! its web app tells about a trace.
 
-use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{OnceLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,17 +11,15 @@ use crate::error::{HarnessError, Result};
 use crate::external;
 use crate::fetch::{self, free_port};
 use crate::http;
-use crate::process::{log_len, Launch, PeerProcess};
+use crate::managed::{ManagedPeer, ReadyLine};
+use crate::process::Launch;
 use crate::wait::wait_until;
 
 /// How long Appdash gets to start (it is a Go program: well under a second).
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-#[derive(Debug)]
-struct Own {
-    launch: Launch,
-    process: Option<PeerProcess>,
-}
+/// Printed just before the web server starts listening, after the collector.
+const READY_LINE: &str = "appdash HTTP server listening";
 
 /// An Appdash server: started by the harness (collector and web app on loopback ports, a
 /// store file of its own) or external.
@@ -29,8 +27,7 @@ struct Own {
 pub struct Appdash {
     collector: String,
     base_url: String,
-    own: Option<Mutex<Own>>,
-    access: RwLock<()>,
+    peer: ManagedPeer,
 }
 
 /// One line of `/traces/{id}/profile`: a span of the trace, root first.
@@ -136,8 +133,7 @@ impl Appdash {
                     let appdash = Appdash {
                         collector,
                         base_url: url.trim_end_matches('/').to_owned(),
-                        own: None,
-                        access: RwLock::new(()),
+                        peer: ManagedPeer::external("appdash"),
                     };
                     appdash.wait_serving()?;
                     Ok(appdash)
@@ -183,11 +179,14 @@ impl Appdash {
         let appdash = Appdash {
             collector: format!("127.0.0.1:{collector}"),
             base_url: format!("http://127.0.0.1:{web}"),
-            own: Some(Mutex::new(Own {
+            peer: ManagedPeer::launched(
+                "appdash",
                 launch,
-                process: None,
-            })),
-            access: RwLock::new(()),
+                Some(ReadyLine {
+                    needle: READY_LINE,
+                    timeout: START_TIMEOUT,
+                }),
+            ),
         };
         appdash.start_again()?;
         Ok(appdash)
@@ -205,48 +204,28 @@ impl Appdash {
 
     /// True when the server was not started by the harness.
     pub fn is_external(&self) -> bool {
-        self.own.is_none()
+        self.peer.is_external()
     }
 
     /// Access for a test that only sends and checks.
     pub fn shared_access(&self) -> RwLockReadGuard<'_, ()> {
-        self.access.read().unwrap_or_else(|e| e.into_inner())
+        self.peer.shared_access()
     }
 
     /// Access for a test that stops the server.
     pub fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.access.write().unwrap_or_else(|e| e.into_inner())
+        self.peer.exclusive()
     }
 
     /// Stops the server (or runs `$INTEGRATION_PEER_CONTROL stop appdash`).
     pub fn stop(&self) -> Result<()> {
-        let Some(own) = &self.own else {
-            return external::control("stop", "appdash");
-        };
-        let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
-        match own.process.take() {
-            Some(mut p) => p.stop(),
-            None => Ok(()),
-        }
+        self.peer.stop()
     }
 
     /// Starts the server again on the same ports and store file (or runs
     /// `... start appdash`), and waits until it serves.
     pub fn start_again(&self) -> Result<()> {
-        match &self.own {
-            None => external::control("start", "appdash")?,
-            Some(own) => {
-                let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(mut p) = own.process.take() {
-                    p.stop()?;
-                }
-                let from = log_len(&own.launch.log);
-                let mut p = PeerProcess::spawn(&own.launch)?;
-                // Printed just before the web server starts listening, after the collector.
-                p.wait_for_log("appdash HTTP server listening", from, START_TIMEOUT)?;
-                own.process = Some(p);
-            }
-        }
+        self.peer.start_again()?;
         self.wait_serving()
     }
 

@@ -173,45 +173,60 @@ fn tool_launch(name: &str, program: &str, args: Vec<String>, dir: &Path, log: Pa
     }
 }
 
+/// `target`, fetched first when `present` says it is missing: `require` checks the tool,
+/// then `fetch` runs under [`FETCH_LOCK`], unless another thread fetched it meanwhile.
+fn fetch_once(
+    target: PathBuf,
+    present: fn(&Path) -> bool,
+    require: fn() -> Result<()>,
+    fetch: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
+    if present(&target) {
+        return Ok(target);
+    }
+    require()?;
+    let _lock = FETCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if !present(&target) {
+        fetch(&target)?;
+    }
+    Ok(target)
+}
+
+/// Runs `mvn -B -q ARGS` in `dir`, its output in `log`.
+fn maven(args: Vec<String>, dir: &Path, log: PathBuf) -> Result<()> {
+    let mut all = vec!["-B".to_owned(), "-q".to_owned()];
+    all.extend(args);
+    run_tool(&tool_launch("maven", "mvn", all, dir, log), FETCH_TIMEOUT)
+}
+
 /// The Zipkin server's executable jar (`io.zipkin:zipkin-server:VERSION:jar:exec`), fetched
 /// with Maven on first use.
 pub fn zipkin_jar() -> Result<PathBuf> {
     let dir = peers_dir().join(format!("zipkin-{ZIPKIN_VERSION}"));
     let jar = dir.join(format!("zipkin-server-{ZIPKIN_VERSION}-exec.jar"));
-    if jar.is_file() {
-        return Ok(jar);
-    }
-    require_maven()?;
-    let _lock = FETCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if jar.is_file() {
-        return Ok(jar);
-    }
-    let tmp = dir.join(format!("download-{}", std::process::id()));
-    create_dir(&tmp)?;
-    let launch = tool_launch(
-        "maven",
-        "mvn",
-        vec![
-            "-B".into(),
-            "-q".into(),
-            format!("{DEPENDENCY_PLUGIN}:copy"),
-            format!("-Dartifact=io.zipkin:zipkin-server:{ZIPKIN_VERSION}:jar:exec"),
-            format!("-DoutputDirectory={}", tmp.display()),
-        ],
-        &tmp,
-        dir.join("fetch.log"),
-    );
-    run_tool(&launch, FETCH_TIMEOUT)?;
-    let fetched = tmp.join(format!("zipkin-server-{ZIPKIN_VERSION}-exec.jar"));
-    std::fs::rename(&fetched, &jar).map_err(|e| {
-        HarnessError::Fetch(format!(
-            "Maven ran but {} is not there ({e}); see {}",
-            fetched.display(),
-            dir.join("fetch.log").display()
-        ))
-    })?;
-    let _ = std::fs::remove_dir_all(&tmp);
-    Ok(jar)
+    fetch_once(jar, Path::is_file, require_maven, |jar| {
+        let tmp = dir.join(format!("download-{}", std::process::id()));
+        create_dir(&tmp)?;
+        maven(
+            vec![
+                format!("{DEPENDENCY_PLUGIN}:copy"),
+                format!("-Dartifact=io.zipkin:zipkin-server:{ZIPKIN_VERSION}:jar:exec"),
+                format!("-DoutputDirectory={}", tmp.display()),
+            ],
+            &tmp,
+            dir.join("fetch.log"),
+        )?;
+        let fetched = tmp.join(format!("zipkin-server-{ZIPKIN_VERSION}-exec.jar"));
+        std::fs::rename(&fetched, jar).map_err(|e| {
+            HarnessError::Fetch(format!(
+                "Maven ran but {} is not there ({e}); see {}",
+                fetched.display(),
+                dir.join("fetch.log").display()
+            ))
+        })?;
+        let _ = std::fs::remove_dir_all(&tmp);
+        Ok(())
+    })
 }
 
 /// The Kafka broker's class path directory (`peers/kafka/pom.xml` copied with
@@ -222,48 +237,36 @@ pub fn kafka_lib() -> Result<PathBuf> {
     let key = hash_files(std::slice::from_ref(&pom))?;
     let dir = peers_dir().join(format!("kafka-{key}"));
     let lib = dir.join("lib");
-    if lib.is_dir() {
-        return Ok(lib);
-    }
-    require_maven()?;
-    let _lock = FETCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if lib.is_dir() {
-        return Ok(lib);
-    }
-    let tmp = dir.join(format!("lib-download-{}", std::process::id()));
-    create_dir(&tmp)?;
-    let launch = tool_launch(
-        "maven",
-        "mvn",
-        vec![
-            "-B".into(),
-            "-q".into(),
-            "-f".into(),
-            pom.display().to_string(),
-            format!("{DEPENDENCY_PLUGIN}:copy-dependencies"),
-            "-DincludeScope=runtime".into(),
-            format!("-DoutputDirectory={}", tmp.display()),
-        ],
-        &dir,
-        dir.join("fetch.log"),
-    );
-    run_tool(&launch, FETCH_TIMEOUT)?;
-    let has_kafka = std::fs::read_dir(&tmp)
-        .map(|rd| {
-            rd.flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with("kafka_2.13-"))
-        })
-        .unwrap_or(false);
-    if !has_kafka {
-        return Err(HarnessError::Fetch(format!(
-            "Maven ran but {} holds no kafka_2.13 jar; see {}",
-            tmp.display(),
-            dir.join("fetch.log").display()
-        )));
-    }
-    std::fs::rename(&tmp, &lib)
-        .map_err(|e| HarnessError::io(format_args!("renaming {}", tmp.display()), e))?;
-    Ok(lib)
+    fetch_once(lib, Path::is_dir, require_maven, |lib| {
+        let tmp = dir.join(format!("lib-download-{}", std::process::id()));
+        create_dir(&tmp)?;
+        maven(
+            vec![
+                "-f".into(),
+                pom.display().to_string(),
+                format!("{DEPENDENCY_PLUGIN}:copy-dependencies"),
+                "-DincludeScope=runtime".into(),
+                format!("-DoutputDirectory={}", tmp.display()),
+            ],
+            &dir,
+            dir.join("fetch.log"),
+        )?;
+        let has_kafka = std::fs::read_dir(&tmp)
+            .map(|rd| {
+                rd.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("kafka_2.13-"))
+            })
+            .unwrap_or(false);
+        if !has_kafka {
+            return Err(HarnessError::Fetch(format!(
+                "Maven ran but {} holds no kafka_2.13 jar; see {}",
+                tmp.display(),
+                dir.join("fetch.log").display()
+            )));
+        }
+        std::fs::rename(&tmp, lib)
+            .map_err(|e| HarnessError::io(format_args!("renaming {}", tmp.display()), e))
+    })
 }
 
 /// The Appdash server binary, built with Go from `peers/appdash/go.mod` on first use (the
@@ -273,39 +276,32 @@ pub fn appdash_binary() -> Result<PathBuf> {
     let key = hash_files(&[recipe.join("go.mod"), recipe.join("go.sum")])?;
     let dir = peers_dir().join("appdash");
     let bin = dir.join(format!("appdash-{key}"));
-    if bin.is_file() {
-        return Ok(bin);
-    }
-    require_go()?;
-    let _lock = FETCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if bin.is_file() {
-        return Ok(bin);
-    }
-    create_dir(&dir)?;
-    let tmp = dir.join(format!("appdash-build-{}", std::process::id()));
-    let mut launch = tool_launch(
-        "go",
-        "go",
-        vec![
-            "build".into(),
-            "-trimpath".into(),
-            "-o".into(),
-            tmp.display().to_string(),
-            "sourcegraph.com/sourcegraph/appdash/cmd/appdash".into(),
-        ],
-        &recipe,
-        dir.join("build.log"),
-    );
-    launch.env = vec![
-        ("GOFLAGS".into(), "-mod=readonly -buildvcs=false".into()),
-        ("GOWORK".into(), "off".into()),
-        ("GOTOOLCHAIN".into(), "local".into()),
-        ("CGO_ENABLED".into(), "0".into()),
-    ];
-    run_tool(&launch, FETCH_TIMEOUT)?;
-    std::fs::rename(&tmp, &bin)
-        .map_err(|e| HarnessError::io(format_args!("renaming {}", tmp.display()), e))?;
-    Ok(bin)
+    fetch_once(bin, Path::is_file, require_go, |bin| {
+        create_dir(&dir)?;
+        let tmp = dir.join(format!("appdash-build-{}", std::process::id()));
+        let mut launch = tool_launch(
+            "go",
+            "go",
+            vec![
+                "build".into(),
+                "-trimpath".into(),
+                "-o".into(),
+                tmp.display().to_string(),
+                "sourcegraph.com/sourcegraph/appdash/cmd/appdash".into(),
+            ],
+            &recipe,
+            dir.join("build.log"),
+        );
+        launch.env = vec![
+            ("GOFLAGS".into(), "-mod=readonly -buildvcs=false".into()),
+            ("GOWORK".into(), "off".into()),
+            ("GOTOOLCHAIN".into(), "local".into()),
+            ("CGO_ENABLED".into(), "0".into()),
+        ];
+        run_tool(&launch, FETCH_TIMEOUT)?;
+        std::fs::rename(&tmp, bin)
+            .map_err(|e| HarnessError::io(format_args!("renaming {}", tmp.display()), e))
+    })
 }
 
 /// A free loopback TCP port (bound and released; the peer binds it right after).

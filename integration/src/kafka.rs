@@ -4,7 +4,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{OnceLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -16,7 +16,8 @@ use rdkafka::util::Timeout;
 use crate::error::{HarnessError, Result};
 use crate::external;
 use crate::fetch::{self, free_port};
-use crate::process::{log_len, run_tool, Launch, PeerProcess};
+use crate::managed::{ManagedPeer, ReadyLine};
+use crate::process::{run_tool, Launch};
 use crate::wait::wait_until;
 
 /// How long a broker gets to start.
@@ -25,19 +26,12 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// The broker's ready line (logged by `kafka.server.KafkaRaftServer`).
 const READY_LINE: &str = "Kafka Server started";
 
-#[derive(Debug)]
-struct Own {
-    launch: Launch,
-    process: Option<PeerProcess>,
-}
-
 /// A Kafka broker: started by the harness (a single KRaft node on loopback ports, its data
 /// in this run's directory) or external (`KAFKA_BOOTSTRAP_SERVERS`).
 #[derive(Debug)]
 pub struct Kafka {
     bootstrap: String,
-    own: Option<Mutex<Own>>,
-    access: RwLock<()>,
+    peer: ManagedPeer,
 }
 
 impl Kafka {
@@ -49,8 +43,7 @@ impl Kafka {
             Some(b) => {
                 let kafka = Kafka {
                     bootstrap: b,
-                    own: None,
-                    access: RwLock::new(()),
+                    peer: ManagedPeer::external("kafka"),
                 };
                 kafka.wait_for_metadata(START_TIMEOUT)?;
                 Ok(kafka)
@@ -133,11 +126,14 @@ impl Kafka {
         };
         let kafka = Kafka {
             bootstrap: format!("127.0.0.1:{port}"),
-            own: Some(Mutex::new(Own {
+            peer: ManagedPeer::launched(
+                "kafka",
                 launch,
-                process: None,
-            })),
-            access: RwLock::new(()),
+                Some(ReadyLine {
+                    needle: READY_LINE,
+                    timeout: START_TIMEOUT,
+                }),
+            ),
         };
         kafka.start_again()?;
         Ok(kafka)
@@ -150,48 +146,29 @@ impl Kafka {
 
     /// True when the broker was not started by the harness.
     pub fn is_external(&self) -> bool {
-        self.own.is_none()
+        self.peer.is_external()
     }
 
     /// Access for a test that only produces and checks.
     pub fn shared_access(&self) -> RwLockReadGuard<'_, ()> {
-        self.access.read().unwrap_or_else(|e| e.into_inner())
+        self.peer.shared_access()
     }
 
     /// Access for a test that stops the broker.
     pub fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.access.write().unwrap_or_else(|e| e.into_inner())
+        self.peer.exclusive()
     }
 
     /// Stops the broker (a controlled shutdown on `SIGTERM`; `SIGKILL` after 30 s) and waits
     /// until it is gone, or runs `$INTEGRATION_PEER_CONTROL stop kafka`. Its data stays.
     pub fn stop(&self) -> Result<()> {
-        let Some(own) = &self.own else {
-            return external::control("stop", "kafka");
-        };
-        let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
-        match own.process.take() {
-            Some(mut p) => p.stop(),
-            None => Ok(()),
-        }
+        self.peer.stop()
     }
 
     /// Starts the broker again with the same ports and data (or runs `... start kafka`) and
     /// waits until it is up and serves metadata.
     pub fn start_again(&self) -> Result<()> {
-        match &self.own {
-            None => external::control("start", "kafka")?,
-            Some(own) => {
-                let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(mut p) = own.process.take() {
-                    p.stop()?;
-                }
-                let from = log_len(&own.launch.log);
-                let mut p = PeerProcess::spawn(&own.launch)?;
-                p.wait_for_log(READY_LINE, from, START_TIMEOUT)?;
-                own.process = Some(p);
-            }
-        }
+        self.peer.start_again()?;
         self.wait_for_metadata(START_TIMEOUT)
     }
 

@@ -104,6 +104,7 @@ pub mod external;
 pub mod fetch;
 pub mod http;
 pub mod kafka;
+mod managed;
 mod process;
 pub mod scenario;
 mod wait;

@@ -1,7 +1,7 @@
 //! [`Zipkin`]: a real Zipkin server (in-memory storage, HTTP collector, optionally the Kafka
 //! collector), started by the tests or named by `ZIPKIN_URL`, and its query API.
 
-use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{OnceLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,7 +11,8 @@ use crate::external;
 use crate::fetch::{self, free_port};
 use crate::http;
 use crate::kafka::Kafka;
-use crate::process::{Launch, PeerProcess};
+use crate::managed::ManagedPeer;
+use crate::process::Launch;
 use crate::wait::wait_until;
 
 /// How long a Zipkin server gets to become ready (a JVM on two busy cores).
@@ -42,12 +43,6 @@ impl Default for ZipkinOptions {
     }
 }
 
-#[derive(Debug)]
-struct Own {
-    launch: Launch,
-    process: Option<PeerProcess>,
-}
-
 /// A Zipkin server: started by the harness (and stopped when the test process ends), or an
 /// external one named by `ZIPKIN_URL`.
 ///
@@ -57,9 +52,8 @@ struct Own {
 #[derive(Debug)]
 pub struct Zipkin {
     base_url: String,
-    own: Option<Mutex<Own>>,
+    peer: ManagedPeer,
     kafka: bool,
-    access: RwLock<()>,
 }
 
 fn shared(
@@ -120,9 +114,8 @@ impl Zipkin {
     pub fn external(base_url: &str, kafka: bool) -> Zipkin {
         Zipkin {
             base_url: base_url.trim_end_matches('/').to_owned(),
-            own: None,
+            peer: ManagedPeer::external("zipkin"),
             kafka,
-            access: RwLock::new(()),
         }
     }
 
@@ -194,12 +187,9 @@ impl Zipkin {
         };
         let zipkin = Zipkin {
             base_url: format!("http://127.0.0.1:{port}"),
-            own: Some(Mutex::new(Own {
-                launch,
-                process: None,
-            })),
+            // No ready line: `/health` tells when it is up.
+            peer: ManagedPeer::launched("zipkin", launch, None),
             kafka: options.kafka_bootstrap.is_some(),
-            access: RwLock::new(()),
         };
         zipkin.start_again()?;
         Ok(zipkin)
@@ -207,7 +197,7 @@ impl Zipkin {
 
     /// True when the server was not started by the harness.
     pub fn is_external(&self) -> bool {
-        self.own.is_none()
+        self.peer.is_external()
     }
 
     /// The base URL, e.g. `http://127.0.0.1:40123`.
@@ -223,42 +213,25 @@ impl Zipkin {
     /// Access for a test that only sends and queries. Waits while a fault test has the
     /// server stopped.
     pub fn shared_access(&self) -> RwLockReadGuard<'_, ()> {
-        self.access.read().unwrap_or_else(|e| e.into_inner())
+        self.peer.shared_access()
     }
 
     /// Access for a test that stops the server; waits for the other tests to finish theirs.
     pub fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.access.write().unwrap_or_else(|e| e.into_inner())
+        self.peer.exclusive()
     }
 
     /// Stops the server (`SIGTERM`, then `SIGKILL` after 5 s), or runs
     /// `$INTEGRATION_PEER_CONTROL stop zipkin` for an external one. Its in-memory storage
     /// is lost.
     pub fn stop(&self) -> Result<()> {
-        let Some(own) = &self.own else {
-            return external::control("stop", "zipkin");
-        };
-        let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
-        match own.process.take() {
-            Some(mut p) => p.stop(),
-            None => Ok(()),
-        }
+        self.peer.stop()
     }
 
     /// Starts the server again on the same port (or runs `... start zipkin`) and waits until
     /// it is ready.
     pub fn start_again(&self) -> Result<()> {
-        match &self.own {
-            None => external::control("start", "zipkin")?,
-            Some(own) => {
-                let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(mut p) = own.process.take() {
-                    p.stop()?;
-                }
-                let p = PeerProcess::spawn(&own.launch)?;
-                own.process = Some(p);
-            }
-        }
+        self.peer.start_again()?;
         self.wait_ready(START_TIMEOUT)
     }
 
@@ -267,13 +240,8 @@ impl Zipkin {
     pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
         let url = format!("{}/health", self.base_url);
         let res = wait_until("Zipkin to report UP on /health", timeout, || {
-            if let Some(own) = &self.own {
-                let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(p) = own.process.as_mut() {
-                    if let Err(e) = p.check_running() {
-                        return Ok(Err(e));
-                    }
-                }
+            if let Err(e) = self.peer.check_running() {
+                return Ok(Err(e));
             }
             match http::get(&url) {
                 Ok(r) if r.status == 200 && r.body.contains("UP") => {
@@ -289,21 +257,7 @@ impl Zipkin {
         });
         match res {
             Ok(inner) => inner,
-            Err(e) => Err(HarnessError::Peer(format!("{e}{}", self.log_hint()))),
-        }
-    }
-
-    fn log_hint(&self) -> String {
-        match &self.own {
-            Some(own) => {
-                let own = own.lock().unwrap_or_else(|e| e.into_inner());
-                format!(
-                    "; last lines of {}:\n{}",
-                    own.launch.log.display(),
-                    crate::process::log_tail(&own.launch.log, 30)
-                )
-            }
-            None => String::new(),
+            Err(e) => Err(HarnessError::Peer(format!("{e}{}", self.peer.log_hint(30)))),
         }
     }
 

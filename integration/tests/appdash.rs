@@ -8,10 +8,11 @@
 
 use std::time::Duration;
 
+mod support;
+
 use integration::scenario::{record_traces, SampleTrace};
 use integration::Appdash;
 use recorder_appdash::AppdashRecorder;
-use tracer_api::export::BatchConfig;
 use tracer_api::Tracer;
 
 fn appdash() -> &'static Appdash {
@@ -24,10 +25,7 @@ fn sample_trace_shows_in_appdash() {
     let _access = appdash.shared_access();
     let recorder = AppdashRecorder::builder()
         .with_collector_addr(appdash.collector_addr())
-        .with_batch_config(BatchConfig {
-            batch_interval: Duration::from_millis(50),
-            ..BatchConfig::default()
-        })
+        .with_batch_config(support::prompt())
         .build()
         .unwrap();
     let tracer = Tracer::builder()
@@ -65,15 +63,7 @@ fn client_reconnects_after_appdash_restart() {
     let recorder = AppdashRecorder::builder()
         .with_collector_addr(appdash.collector_addr())
         .with_reconnect_backoff(Duration::from_millis(50), Duration::from_millis(500))
-        .with_batch_config(BatchConfig {
-            batch_interval: Duration::from_millis(50),
-            request_timeout: Duration::from_secs(5),
-            max_attempts: 100_000,
-            max_retry_elapsed: Duration::from_secs(600),
-            initial_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(500),
-            ..BatchConfig::default()
-        })
+        .with_batch_config(support::patient())
         .build()
         .unwrap();
     let tracer = Tracer::builder()

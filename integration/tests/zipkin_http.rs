@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+mod support;
+
 use integration::scenario::{record_traces, SampleTrace};
 use integration::Zipkin;
 use recorder_zipkin::{Encoding, ZipkinRecorder};
@@ -17,14 +19,6 @@ fn zipkin() -> &'static Zipkin {
     Zipkin::shared_http().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Small batches sent promptly, so each test's spans go out at once.
-fn prompt() -> BatchConfig {
-    BatchConfig {
-        batch_interval: Duration::from_millis(50),
-        ..BatchConfig::default()
-    }
-}
-
 fn sample_over_http(encoding: Encoding, gzip: bool) {
     let zipkin = zipkin();
     let _access = zipkin.shared_access();
@@ -33,7 +27,7 @@ fn sample_over_http(encoding: Encoding, gzip: bool) {
         .with_endpoint(zipkin.spans_endpoint())
         .with_encoding(encoding)
         .with_gzip(gzip)
-        .with_batch_config(prompt())
+        .with_batch_config(support::prompt())
         .build()
         .unwrap();
     let tracer = Tracer::builder()
@@ -96,13 +90,7 @@ fn spans_recorded_while_zipkin_is_down_arrive_and_drops_are_counted() {
         max_queue_spans: QUEUE,
         max_batch_spans: BATCH,
         max_in_flight: IN_FLIGHT,
-        batch_interval: Duration::from_millis(50),
-        request_timeout: Duration::from_secs(5),
-        max_attempts: 100_000,
-        max_retry_elapsed: Duration::from_secs(600),
-        initial_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(500),
-        ..BatchConfig::default()
+        ..support::patient()
     };
     let recorder = ZipkinRecorder::builder()
         .with_endpoint(zipkin.spans_endpoint())

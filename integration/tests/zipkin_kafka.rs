@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+mod support;
+
 use integration::scenario::{record_traces, SampleTrace};
 use integration::{Kafka, Zipkin};
 use recorder_zipkin::{Encoding, ZipkinRecorder};
@@ -28,10 +30,7 @@ fn sample_over_kafka(encoding: Encoding) {
     let recorder = ZipkinRecorder::builder()
         .with_kafka_brokers(kafka.bootstrap_servers())
         .with_encoding(encoding)
-        .with_batch_config(BatchConfig {
-            batch_interval: Duration::from_millis(50),
-            ..BatchConfig::default()
-        })
+        .with_batch_config(support::prompt())
         .build()
         .unwrap();
     let tracer = Tracer::builder()
@@ -90,14 +89,8 @@ fn broker_restart_loses_nothing() {
         .with_kafka_brokers(kafka.bootstrap_servers())
         .with_encoding(Encoding::Json)
         .with_batch_config(BatchConfig {
-            batch_interval: Duration::from_millis(50),
             max_batch_spans: 50,
-            request_timeout: Duration::from_secs(5),
-            max_attempts: 100_000,
-            max_retry_elapsed: Duration::from_secs(600),
-            initial_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(500),
-            ..BatchConfig::default()
+            ..support::patient()
         })
         .build()
         .unwrap();
