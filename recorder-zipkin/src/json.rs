@@ -23,8 +23,10 @@
 
 use std::io::Write as _;
 
+use tracer_api::Value;
+
 use crate::model::{Endpoint, Span, Text};
-use crate::text::{self, fmt_i64, Sink};
+use crate::text::{self, push_i64, push_u64, Sink};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -48,9 +50,62 @@ const ESCAPE: [u8; 256] = {
     t
 };
 
+/// True when some byte of `bytes` may need escaping: a control character, `"`, `\`, or 0xE2
+/// (the first byte of U+2028 and U+2029). Eight bytes at a time.
+#[inline]
+fn needs_escape(bytes: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    #[inline(always)]
+    fn has_zero(x: u64) -> bool {
+        x.wrapping_sub(LO) & !x & HI != 0
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let Ok(a) = <[u8; 8]>::try_from(c) else {
+            return true;
+        };
+        let v = u64::from_le_bytes(a);
+        let below_space = v.wrapping_sub(LO * 0x20) & !v & HI != 0;
+        if below_space
+            | has_zero(v ^ (LO * u64::from(b'"')))
+            | has_zero(v ^ (LO * u64::from(b'\\')))
+            | has_zero(v ^ (LO * 0xE2))
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| ESCAPE[usize::from(b)] != 0)
+}
+
 /// Appends `s` escaped (without the surrounding quotes).
+#[inline]
 pub fn write_escaped(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
+    if needs_escape(bytes) {
+        write_escaped_slow(bytes, out);
+    } else {
+        out.extend_from_slice(bytes);
+    }
+}
+
+/// Appends `s` lower-cased (see [`text::write_lower`]) and escaped.
+#[inline]
+fn write_lower_escaped(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    if bytes.is_ascii() && !needs_escape(bytes) {
+        // Lower-casing ASCII never makes or removes a byte that needs escaping.
+        text::push_ascii_lower(bytes, out);
+    } else {
+        text::write_lower(s, &mut JsonSink(out));
+    }
+}
+
+#[cold]
+fn write_escaped_slow(bytes: &[u8], out: &mut Vec<u8>) {
     let mut start = 0;
     let mut i = 0;
     while let Some(off) = bytes
@@ -105,25 +160,39 @@ impl Sink for JsonSink<'_> {
     }
 }
 
-fn write_hex(v: u128, digits: usize, out: &mut Vec<u8>) {
-    let mut buf = [0u8; 32];
-    let n = digits.min(32);
-    let mut x = v;
-    for slot in buf.iter_mut().take(n).rev() {
-        *slot = HEX.get((x & 0xf) as usize).copied().unwrap_or(b'0');
-        x >>= 4;
-    }
-    out.extend_from_slice(buf.get(..n).unwrap_or_default());
+/// The 8 lower-case hex digits of `x`, without a table: each nibble is spread to its own
+/// byte, then turned into `0`-`9` or `a`-`f`.
+#[inline(always)]
+fn hex8(x: u32) -> [u8; 8] {
+    let mut v = u64::from(x);
+    v = ((v & 0xFFFF_0000) << 16) | (v & 0xFFFF);
+    v = ((v & 0x0000_FF00_0000_FF00) << 8) | (v & 0x0000_00FF_0000_00FF);
+    v = ((v & 0x00F0_00F0_00F0_00F0) << 4) | (v & 0x000F_000F_000F_000F);
+    let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    v += 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10);
+    v.to_be_bytes()
 }
 
-fn write_i64(v: i64, out: &mut Vec<u8>) {
-    let mut buf = [0u8; 21];
-    out.extend_from_slice(fmt_i64(v, &mut buf));
+/// Appends the 16 lower-case hex digits of `v`.
+#[inline(always)]
+fn write_hex16(v: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 16];
+    let (hi, lo) = buf.split_at_mut(8);
+    hi.copy_from_slice(&hex8((v >> 32) as u32));
+    lo.copy_from_slice(&hex8(v as u32));
+    out.extend_from_slice(&buf);
 }
 
 fn write_text_field(t: &Text<'_>, out: &mut Vec<u8>) {
     out.push(b'"');
-    text::write_text(t, &mut JsonSink(out));
+    match t {
+        Text::Str(s) => write_escaped(s, out),
+        Text::Value(Value::Str(s)) => write_escaped(s, out),
+        Text::Value(Value::U64(n)) => push_u64(*n, out),
+        Text::Value(Value::I64(n)) => push_i64(*n, out),
+        Text::Value(Value::Bool(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Text::Value(Value::F64(_)) | Text::Fields(_) => text::write_text(t, &mut JsonSink(out)),
+    }
     out.push(b'"');
 }
 
@@ -133,15 +202,14 @@ pub fn write_endpoint(e: &Endpoint<'_>, out: &mut Vec<u8>) {
     if !e.service_name.is_empty() {
         out.push(sep);
         out.extend_from_slice(b"\"serviceName\":\"");
-        text::write_lower(e.service_name, &mut JsonSink(out));
+        write_lower_escaped(e.service_name, out);
         out.push(b'"');
         sep = b',';
     }
     if let Some(ip) = e.ipv4 {
         out.push(sep);
         out.extend_from_slice(b"\"ipv4\":\"");
-        let mut buf = [0u8; 15];
-        out.extend_from_slice(text::fmt_ipv4(ip, &mut buf));
+        text::push_ipv4(ip, out);
         out.push(b'"');
         sep = b',';
     }
@@ -155,7 +223,7 @@ pub fn write_endpoint(e: &Endpoint<'_>, out: &mut Vec<u8>) {
     if e.port != 0 {
         out.push(sep);
         out.extend_from_slice(b"\"port\":");
-        write_i64(i64::from(e.port), out);
+        push_u64(u64::from(e.port), out);
         sep = b',';
     }
     if sep == b'{' {
@@ -168,13 +236,16 @@ pub fn write_endpoint(e: &Endpoint<'_>, out: &mut Vec<u8>) {
 pub fn write_span(span: &Span<'_>, out: &mut Vec<u8>) {
     out.reserve(256);
     out.extend_from_slice(b"{\"traceId\":\"");
-    write_hex(span.trace_id, if span.is_128bit() { 32 } else { 16 }, out);
+    if span.is_128bit() {
+        write_hex16((span.trace_id >> 64) as u64, out);
+    }
+    write_hex16(span.trace_id as u64, out);
     if span.parent_id != 0 {
         out.extend_from_slice(b"\",\"parentId\":\"");
-        write_hex(u128::from(span.parent_id), 16, out);
+        write_hex16(span.parent_id, out);
     }
     out.extend_from_slice(b"\",\"id\":\"");
-    write_hex(u128::from(span.id), 16, out);
+    write_hex16(span.id, out);
     out.push(b'"');
     if let Some(kind) = span.kind {
         out.extend_from_slice(b",\"kind\":\"");
@@ -183,16 +254,16 @@ pub fn write_span(span: &Span<'_>, out: &mut Vec<u8>) {
     }
     if !span.name.is_empty() {
         out.extend_from_slice(b",\"name\":\"");
-        text::write_lower(span.name, &mut JsonSink(out));
+        write_lower_escaped(span.name, out);
         out.push(b'"');
     }
     if span.timestamp != 0 {
         out.extend_from_slice(b",\"timestamp\":");
-        write_i64(span.timestamp, out);
+        push_i64(span.timestamp, out);
     }
     if span.duration != 0 {
         out.extend_from_slice(b",\"duration\":");
-        write_i64(span.duration, out);
+        push_i64(span.duration, out);
     }
     if !span.local_endpoint.is_empty() {
         out.extend_from_slice(b",\"localEndpoint\":");
@@ -209,7 +280,7 @@ pub fn write_span(span: &Span<'_>, out: &mut Vec<u8>) {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"timestamp\":");
-            write_i64(a.timestamp, out);
+            push_i64(a.timestamp, out);
             out.extend_from_slice(b",\"value\":");
             write_text_field(&a.value, out);
             out.push(b'}');
@@ -219,10 +290,8 @@ pub fn write_span(span: &Span<'_>, out: &mut Vec<u8>) {
     if !span.tags.is_empty() {
         out.extend_from_slice(b",\"tags\":{");
         for (i, t) in span.tags.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.push(b'"');
+            let open: &[u8] = if i > 0 { b",\"" } else { b"\"" };
+            out.extend_from_slice(open);
             write_escaped(t.key, out);
             out.extend_from_slice(b"\":");
             write_text_field(&t.value, out);
@@ -271,6 +340,51 @@ mod tests {
             "a\\u2028b\\u2029c\u{2027}"
         );
         assert_eq!(esc("/"), "/");
+    }
+
+    #[test]
+    fn hex_matches_format() {
+        for v in [
+            0u64,
+            1,
+            0xa,
+            0xf0,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+            0xfedc_ba98_7654_3210,
+        ] {
+            let mut out = Vec::new();
+            write_hex16(v, &mut out);
+            assert_eq!(out, format!("{v:016x}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn escape_scan_agrees_with_table() {
+        for b in 0..=255u8 {
+            for len in [1usize, 7, 8, 9, 16, 23] {
+                for pos in 0..len {
+                    let mut s = vec![b'a'; len];
+                    s[pos] = b;
+                    assert_eq!(
+                        needs_escape(&s),
+                        ESCAPE[usize::from(b)] != 0,
+                        "byte {b:#x} at {pos} of {len}"
+                    );
+                }
+            }
+        }
+        assert!(!needs_escape(b""));
+        assert_eq!(esc("0123456789abcdef\n\u{7}"), "0123456789abcdef\\n\\u0007");
+    }
+
+    #[test]
+    fn lower_escaped() {
+        let mut out = Vec::new();
+        write_lower_escaped("GET /Users", &mut out);
+        write_lower_escaped("A\"B", &mut out);
+        write_lower_escaped("ÉCOLE\u{2028}", &mut out);
+        assert_eq!(out, "get /usersa\\\"bécole\\u2028".as_bytes());
     }
 
     #[test]

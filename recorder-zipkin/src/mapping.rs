@@ -44,8 +44,13 @@ pub fn epoch_micros(t: SystemTime) -> i64 {
 }
 
 fn micros_rounded(d: Duration) -> i64 {
-    let us = d.as_nanos().saturating_add(500) / 1000;
-    i64::try_from(us).unwrap_or(i64::MAX)
+    // Whole seconds are whole microseconds, so only the nanoseconds need rounding; 64-bit
+    // arithmetic, as the 128-bit division this equals is slow.
+    let us = d
+        .as_secs()
+        .checked_mul(1_000_000)
+        .and_then(|s| s.checked_add(u64::from((d.subsec_nanos() + 500) / 1000)));
+    us.and_then(|us| i64::try_from(us).ok()).unwrap_or(i64::MAX)
 }
 
 /// A duration in microseconds as Zipkin wants it: rounded to the nearest microsecond, at
@@ -204,5 +209,31 @@ fn prefer_ipv4(e: &mut Endpoint<'_>) {
             e.ipv4 = Some(v4);
         }
         e.ipv6 = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micros_match_128_bit_rounding() {
+        let reference = |d: Duration| {
+            let us = d.as_nanos().saturating_add(500) / 1000;
+            i64::try_from(us).unwrap_or(i64::MAX)
+        };
+        for secs in [
+            0u64,
+            1,
+            1_700_000_000,
+            9_223_372_036_854,
+            9_223_372_036_855,
+            u64::MAX,
+        ] {
+            for nanos in [0u32, 499, 500, 999, 1_000, 999_499, 999_500, 999_999_999] {
+                let d = Duration::new(secs, nanos);
+                assert_eq!(micros_rounded(d), reference(d), "{d:?}");
+            }
+        }
     }
 }

@@ -25,6 +25,7 @@ use crate::model::{Endpoint, Span, Text};
 use crate::text::{self, CountSink, RawSink};
 
 /// Appends `v` as a base-128 varint.
+#[inline]
 pub fn write_varint(mut v: u64, out: &mut Vec<u8>) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -39,10 +40,12 @@ pub const fn varint_len(v: u64) -> usize {
     bits.div_ceil(7)
 }
 
+#[inline(always)]
 fn key(field: u32, wire_type: u8, out: &mut Vec<u8>) {
     write_varint(u64::from(field << 3 | u32::from(wire_type)), out);
 }
 
+#[inline]
 fn bytes_field(field: u32, b: &[u8], out: &mut Vec<u8>) {
     key(field, 2, out);
     write_varint(b.len() as u64, out);
@@ -82,25 +85,44 @@ fn nested(field: u32, reserve: usize, out: &mut Vec<u8>, f: impl FnOnce(&mut Vec
     }
 }
 
+/// The size of a length-delimited field with a one-byte key and a `len`-byte body.
+#[inline(always)]
+const fn bytes_field_len(len: usize) -> usize {
+    1 + varint_len(len as u64) + len
+}
+
+/// Writes a message field (one-byte key) holding two length-delimited fields 1 and 2 whose
+/// bodies are known, as a map entry or an annotation with a string value.
+#[inline]
+fn pair_field(field: u32, k: &[u8], v: &[u8], out: &mut Vec<u8>) {
+    let len = bytes_field_len(k.len()) + bytes_field_len(v.len());
+    key(field, 2, out);
+    write_varint(len as u64, out);
+    bytes_field(1, k, out);
+    bytes_field(2, v, out);
+}
+
 fn text_field(field: u32, t: &Text<'_>, out: &mut Vec<u8>) {
-    match t {
-        Text::Str(s) => bytes_field(field, s.as_bytes(), out),
-        Text::Value(tracer_api::Value::Str(s)) => bytes_field(field, s.as_bytes(), out),
-        _ => nested(field, 1, out, |out| text::write_text(t, &mut RawSink(out))),
+    let mut buf = [0u8; 20];
+    match text::simple_bytes(t, &mut buf) {
+        Some(b) => bytes_field(field, b, out),
+        None => nested(field, 1, out, |out| text::write_text(t, &mut RawSink(out))),
     }
 }
 
 fn lower_field(field: u32, s: &str, out: &mut Vec<u8>) {
-    // Lower-casing ASCII keeps the length; only other text needs counting.
-    let len = if s.is_ascii() {
-        s.len()
-    } else {
-        let mut count = CountSink(0);
-        text::write_lower(s, &mut count);
-        count.0
-    };
+    let bytes = s.as_bytes();
+    if bytes.is_ascii() {
+        // Lower-casing ASCII keeps the length.
+        key(field, 2, out);
+        write_varint(bytes.len() as u64, out);
+        text::push_ascii_lower(bytes, out);
+        return;
+    }
+    let mut count = CountSink(0);
+    text::write_lower(s, &mut count);
     key(field, 2, out);
-    write_varint(len as u64, out);
+    write_varint(count.0 as u64, out);
     text::write_lower(s, &mut RawSink(out));
 }
 
@@ -157,17 +179,31 @@ pub fn write_span_body(span: &Span<'_>, out: &mut Vec<u8>) {
         });
     }
     for a in span.annotations {
-        nested(10, 1, out, |out| {
-            key(1, 1, out);
-            out.extend_from_slice(&(a.timestamp as u64).to_le_bytes());
-            text_field(2, &a.value, out);
-        });
+        let mut buf = [0u8; 20];
+        match text::simple_bytes(&a.value, &mut buf) {
+            Some(v) => {
+                key(10, 2, out);
+                write_varint((9 + bytes_field_len(v.len())) as u64, out);
+                key(1, 1, out);
+                out.extend_from_slice(&(a.timestamp as u64).to_le_bytes());
+                bytes_field(2, v, out);
+            }
+            None => nested(10, 1, out, |out| {
+                key(1, 1, out);
+                out.extend_from_slice(&(a.timestamp as u64).to_le_bytes());
+                text_field(2, &a.value, out);
+            }),
+        }
     }
     for t in span.tags {
-        nested(11, 1, out, |out| {
-            bytes_field(1, t.key.as_bytes(), out);
-            text_field(2, &t.value, out);
-        });
+        let mut buf = [0u8; 20];
+        match text::simple_bytes(&t.value, &mut buf) {
+            Some(v) => pair_field(11, t.key.as_bytes(), v, out),
+            None => nested(11, 1, out, |out| {
+                bytes_field(1, t.key.as_bytes(), out);
+                text_field(2, &t.value, out);
+            }),
+        }
     }
     if span.debug {
         out.extend_from_slice(&[12 << 3, 1]);

@@ -22,50 +22,163 @@ const DIGITS2: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-/// Formats an unsigned integer into `buf`, returning the digits.
-pub(crate) fn fmt_u64(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    while v >= 100 && i >= 2 {
-        let d = (v % 100) as usize * 2;
-        v /= 100;
-        i -= 2;
-        if let (Some(dst), Some(src)) = (buf.get_mut(i..i + 2), DIGITS2.get(d..d + 2)) {
-            dst.copy_from_slice(src);
-        }
-    }
-    if v >= 10 && i >= 2 {
-        let d = v as usize * 2;
-        i -= 2;
-        if let (Some(dst), Some(src)) = (buf.get_mut(i..i + 2), DIGITS2.get(d..d + 2)) {
-            dst.copy_from_slice(src);
-        }
-    } else if i >= 1 {
-        i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0' + v as u8;
-        }
-    }
-    buf.get(i..).unwrap_or_default()
+/// The number of decimal digits of `v` (1 for zero).
+pub(crate) fn dec_len(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |l| l as usize + 1)
 }
 
-/// Formats an IPv4 address in dotted form into `buf`, returning the text.
-pub(crate) fn fmt_ipv4(ip: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &[u8] {
-    let mut n = 0;
-    for (k, octet) in ip.octets().into_iter().enumerate() {
-        if k > 0 {
-            if let Some(slot) = buf.get_mut(n) {
-                *slot = b'.';
-            }
-            n += 1;
-        }
-        let mut d = [0u8; 20];
-        let s = fmt_u64(u64::from(octet), &mut d);
-        if let Some(dst) = buf.get_mut(n..n + s.len()) {
-            dst.copy_from_slice(s);
-        }
-        n += s.len();
+/// Puts the two digits of `d` (below 100) at `buf[i..i + 2]`.
+#[inline(always)]
+fn put2(buf: &mut [u8; 20], i: usize, d: usize) {
+    if let (Some(dst), Some(src)) = (buf.get_mut(i..i + 2), DIGITS2.get(d * 2..d * 2 + 2)) {
+        dst.copy_from_slice(src);
     }
+}
+
+/// Formats an unsigned integer at the start of `buf`, returning the number of digits.
+pub(crate) fn fmt_u64_left(mut v: u64, buf: &mut [u8; 20]) -> usize {
+    let n = dec_len(v);
+    let mut i = n;
+    while v >= 10_000 {
+        let r = (v % 10_000) as usize;
+        v /= 10_000;
+        i = i.saturating_sub(4);
+        put2(buf, i, r / 100);
+        put2(buf, i + 2, r % 100);
+    }
+    if v >= 100 {
+        i = i.saturating_sub(2);
+        put2(buf, i, (v % 100) as usize);
+        v /= 100;
+    }
+    if v >= 10 {
+        put2(buf, i.saturating_sub(2), v as usize);
+    } else if let Some(slot) = buf.get_mut(i.saturating_sub(1)) {
+        *slot = b'0' + v as u8;
+    }
+    n
+}
+
+/// Formats an unsigned integer into `buf`, returning the digits.
+pub(crate) fn fmt_u64(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let n = fmt_u64_left(v, buf);
     buf.get(..n).unwrap_or_default()
+}
+
+/// Appends the decimal digits of `v`. The digits are copied as one fixed-size block and the
+/// vector cut back, which is cheaper than a copy of variable length.
+#[inline]
+pub(crate) fn push_u64(v: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 20];
+    let n = fmt_u64_left(v, &mut buf);
+    out.extend_from_slice(&buf);
+    out.truncate(out.len() - (20 - n));
+}
+
+/// Appends `v` in decimal, with a `-` when negative.
+#[inline]
+pub(crate) fn push_i64(v: i64, out: &mut Vec<u8>) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(v.unsigned_abs(), out);
+}
+
+/// Formats a signed integer at the start of `buf` (sign and at most 19 digits), returning its
+/// length.
+pub(crate) fn fmt_i64_left(v: i64, buf: &mut [u8; 20]) -> usize {
+    if v < 0 {
+        let mut digits = [0u8; 20];
+        let n = fmt_u64_left(v.unsigned_abs(), &mut digits);
+        buf[0] = b'-';
+        if let (Some(dst), Some(src)) = (buf.get_mut(1..n + 1), digits.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        n + 1
+    } else {
+        fmt_u64_left(v.unsigned_abs(), buf)
+    }
+}
+
+/// The bytes of `t` when they can be had without running the `Display` machinery: strings,
+/// integers (formatted into `buf`) and booleans. `None` for floats and log fields.
+#[inline]
+pub(crate) fn simple_bytes<'t>(t: &'t Text<'_>, buf: &'t mut [u8; 20]) -> Option<&'t [u8]> {
+    match t {
+        Text::Str(s) => Some(s.as_bytes()),
+        Text::Value(Value::Str(s)) => Some(s.as_bytes()),
+        Text::Value(Value::U64(n)) => {
+            let len = fmt_u64_left(*n, buf);
+            buf.get(..len)
+        }
+        Text::Value(Value::I64(n)) => {
+            let len = fmt_i64_left(*n, buf);
+            buf.get(..len)
+        }
+        Text::Value(Value::Bool(true)) => Some(b"true"),
+        Text::Value(Value::Bool(false)) => Some(b"false"),
+        Text::Value(Value::F64(_)) | Text::Fields(_) => None,
+    }
+}
+
+/// Lower-cases the ASCII letters among eight bytes that are all ASCII.
+#[inline(always)]
+pub(crate) fn lower8(v: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    // Top bit of each byte: set from `A` up, and from past `Z` up; no byte carries into the
+    // next as every byte is below 0x80.
+    let from_a = v + LO * (0x80 - u64::from(b'A'));
+    let past_z = v + LO * (0x80 - u64::from(b'Z') - 1);
+    let upper = (from_a ^ past_z) & (LO * 0x80);
+    v | (upper >> 2)
+}
+
+/// Appends `bytes`, which must be ASCII, lower-cased: eight at a time, each block copied with
+/// a fixed size.
+#[inline]
+pub(crate) fn push_ascii_lower(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + 8);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        if let Ok(a) = <[u8; 8]>::try_from(c) {
+            out.extend_from_slice(&lower8(u64::from_le_bytes(a)).to_le_bytes());
+        }
+    }
+    let rem = chunks.remainder();
+    if !rem.is_empty() {
+        let mut a = [0u8; 8];
+        for (d, s) in a.iter_mut().zip(rem) {
+            *d = *s;
+        }
+        out.extend_from_slice(&lower8(u64::from_le_bytes(a)).to_le_bytes());
+        out.truncate(out.len() - (8 - rem.len()));
+    }
+}
+
+/// Appends an IPv4 address in dotted form (one fixed-size copy, then cut back).
+pub(crate) fn push_ipv4(ip: std::net::Ipv4Addr, out: &mut Vec<u8>) {
+    // Each octet is written after a dot; the first dot is dropped when copying.
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    let mut put = |n: &mut usize, b: u8| {
+        if let Some(slot) = buf.get_mut(*n) {
+            *slot = b;
+        }
+        *n += 1;
+    };
+    for o in ip.octets() {
+        put(&mut n, b'.');
+        if o >= 100 {
+            put(&mut n, b'0' + o / 100);
+        }
+        if o >= 10 {
+            put(&mut n, b'0' + (o / 10) % 10);
+        }
+        put(&mut n, b'0' + o % 10);
+    }
+    let [_, rest @ ..] = buf;
+    out.extend_from_slice(&rest);
+    out.truncate(out.len() - (16 - n));
 }
 
 /// Formats a signed integer into `buf` (21 bytes: sign and 20 digits), returning the text.
@@ -231,14 +344,35 @@ mod tests {
         for v in [1u64, 9, 10, 99, 100, 101, 999, 1000, 12345, 9_999_999_999] {
             assert_eq!(fmt_u64(v, &mut b), v.to_string().as_bytes());
         }
-        let mut b = [0u8; 15];
         for ip in [
             "0.0.0.0",
             "255.255.255.255",
             "10.23.14.72",
             "192.168.99.101",
+            "1.20.100.9",
         ] {
-            assert_eq!(fmt_ipv4(ip.parse().unwrap(), &mut b), ip.as_bytes());
+            let mut out = b"x".to_vec();
+            push_ipv4(ip.parse().unwrap(), &mut out);
+            assert_eq!(out, format!("x{ip}").as_bytes());
+        }
+        let mut edges = vec![0u64, u64::MAX, i64::MAX as u64, i64::MIN as u64];
+        for p in 0..20 {
+            let t = 10u64.pow(p);
+            edges.extend([t - 1, t, t + 1, t.wrapping_mul(7) / 3]);
+        }
+        for v in edges {
+            let mut out = b"ab".to_vec();
+            push_u64(v, &mut out);
+            assert_eq!(out, format!("ab{v}").as_bytes());
+            let s = v as i64;
+            let mut out = Vec::new();
+            push_i64(s, &mut out);
+            assert_eq!(out, s.to_string().as_bytes());
+            let mut b = [0u8; 20];
+            let n = fmt_i64_left(s, &mut b);
+            assert_eq!(&b[..n], s.to_string().as_bytes());
+            let mut b = [0u8; 21];
+            assert_eq!(fmt_i64(s, &mut b), s.to_string().as_bytes());
         }
     }
 
@@ -269,6 +403,18 @@ mod tests {
             render(Text::Fields(&f)),
             r#"event=error message="no \"such\" file" n=3 e="" p="a\\b=c""#
         );
+    }
+
+    #[test]
+    fn ascii_lower_blocks() {
+        let all: Vec<u8> = (0..0x80u8).collect();
+        for len in 0..all.len() {
+            let mut out = b"Z".to_vec();
+            push_ascii_lower(&all[..len], &mut out);
+            let mut expect = b"Z".to_vec();
+            expect.extend(all[..len].iter().map(u8::to_ascii_lowercase));
+            assert_eq!(out, expect, "len {len}");
+        }
     }
 
     #[test]
