@@ -61,7 +61,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tracer_api::{LogRecord, ReferenceKind, SpanRecord, Value};
 
 use crate::wire::{
-    annotation_len, put_annotation, put_span_id, Annotation, WireSpanId, MAX_FRAME_SIZE,
+    annotation_len, put_annotation, span_id_bytes, Annotation, WireSpanId, MAX_FRAME_SIZE,
     SPAN_ID_LEN,
 };
 
@@ -140,23 +140,52 @@ impl Default for SpanEncoder {
 #[derive(Debug, Default)]
 struct Scratch {
     text: String,
+    /// The second whose `YYYY-MM-DDTHH:MM:SS` is in `cached_date_time` (years 0 to 9999 only).
     cached_secs: Option<i64>,
-    cached_date_time: String,
+    cached_date_time: [u8; DATE_TIME_LEN],
 }
 
+/// Length of `YYYY-MM-DDTHH:MM:SS`.
+const DATE_TIME_LEN: usize = 19;
+/// Room for a formatted time: the date-time, `.`, nine digits and `Z`.
+const TIME_LEN: usize = DATE_TIME_LEN + 11;
+
 impl Scratch {
-    /// Formats `t` into `text`.
-    fn time(&mut self, t: SystemTime) -> &[u8] {
-        let (secs, nanos) = split_time(t);
+    /// `YYYY-MM-DDTHH:MM:SS` of `secs`, when its year has four digits.
+    #[inline(always)]
+    fn date_time(&mut self, secs: i64) -> Option<[u8; DATE_TIME_LEN]> {
         if self.cached_secs != Some(secs) {
-            self.cached_date_time.clear();
-            write_date_time(&mut self.cached_date_time, secs);
+            self.cached_date_time = date_time_bytes(secs)?;
             self.cached_secs = Some(secs);
         }
-        self.text.clear();
-        self.text.push_str(&self.cached_date_time);
-        write_fraction_z(&mut self.text, nanos);
-        self.text.as_bytes()
+        Some(self.cached_date_time)
+    }
+
+    /// Formats the time `secs`/`nanos` (as [`split_time`] gives them) into `buf`, or into
+    /// `text` for years Go's format has no four digits for.
+    fn time<'a>(&'a mut self, secs: i64, nanos: u32, buf: &'a mut [u8; TIME_LEN]) -> &'a [u8] {
+        if self.cached_secs != Some(secs) {
+            match date_time_bytes(secs) {
+                Some(dt) => {
+                    self.cached_date_time = dt;
+                    self.cached_secs = Some(secs);
+                }
+                None => {
+                    self.text.clear();
+                    write_date_time(&mut self.text, secs);
+                    write_fraction_z(&mut self.text, nanos);
+                    return self.text.as_bytes();
+                }
+            }
+        }
+        let (head, tail) = buf.split_at_mut(DATE_TIME_LEN);
+        head.copy_from_slice(&self.cached_date_time);
+        let mut frac = [0u8; 11];
+        let n = fraction_z(nanos, &mut frac);
+        if let (Some(dst), Some(src)) = (tail.get_mut(..n), frac.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        buf.get(..DATE_TIME_LEN + n).unwrap_or_default()
     }
 }
 
@@ -240,23 +269,53 @@ pub fn tag_value(value: &Value) -> String {
 /// Receives annotations in order.
 trait Sink {
     fn annotation(&mut self, key: &str, value: Option<&[u8]>);
+
+    /// The name annotations: `Name` = operation, then `_schema:name`.
+    #[inline(always)]
+    fn name(&mut self, operation: &str) {
+        self.annotation(NAME, Some(operation.as_bytes()));
+        self.annotation(SCHEMA_NAME, None);
+    }
+
+    /// The timespan annotations: `Span.Start`, `Span.End` (times as [`split_time`] gives
+    /// them), then `_schema:Timespan`.
+    #[inline(always)]
+    fn timespan(&mut self, scratch: &mut Scratch, start: (i64, u32), end: (i64, u32)) {
+        let mut buf = [0u8; TIME_LEN];
+        self.annotation(SPAN_START, Some(scratch.time(start.0, start.1, &mut buf)));
+        self.annotation(SPAN_END, Some(scratch.time(end.0, end.1, &mut buf)));
+        self.annotation(SCHEMA_TIMESPAN, None);
+    }
 }
 
 /// Produces the annotations of a span into `sink` (with the extra annotations when `extras`);
 /// `scratch` holds formatted values.
+#[inline(always)]
 fn walk(span: &SpanRecord, extras: bool, scratch: &mut Scratch, sink: &mut impl Sink) {
-    sink.annotation(NAME, Some(span.operation.as_bytes()));
-    sink.annotation(SCHEMA_NAME, None);
+    let mut time_buf = [0u8; TIME_LEN];
+    sink.name(&span.operation);
     for log in &span.logs {
         scratch.text.clear();
         write_log_message(&mut scratch.text, log);
         sink.annotation(MSG, Some(scratch.text.as_bytes()));
-        sink.annotation(TIME, Some(scratch.time(log.timestamp)));
+        let (secs, nanos) = split_time(log.timestamp);
+        sink.annotation(TIME, Some(scratch.time(secs, nanos, &mut time_buf)));
         sink.annotation(SCHEMA_LOG, None);
     }
+    let mut own_service_name = false;
     for tag in &span.tags {
+        own_service_name |= tag.key == SERVICE_NAME;
+        let mut num = [0u8; 20];
         match &tag.value {
             Value::Str(s) => sink.annotation(&tag.key, Some(s.as_bytes())),
+            Value::Bool(b) => sink.annotation(
+                &tag.key,
+                Some(if *b { b"true".as_slice() } else { b"false" }),
+            ),
+            Value::U64(u) => sink.annotation(&tag.key, Some(decimal(*u, &mut num))),
+            Value::I64(i) if *i >= 0 => {
+                sink.annotation(&tag.key, Some(decimal(i.unsigned_abs(), &mut num)));
+            }
             other => {
                 scratch.text.clear();
                 write_go_v(&mut scratch.text, other);
@@ -268,17 +327,40 @@ fn walk(span: &SpanRecord, extras: bool, scratch: &mut Scratch, sink: &mut impl 
         sink.annotation(k, Some(v.as_bytes()));
     }
     if extras {
-        walk_extras(span, scratch, sink);
+        walk_extras(span, own_service_name, sink);
     }
-    sink.annotation(SPAN_START, Some(scratch.time(span.start)));
-    sink.annotation(SPAN_END, Some(scratch.time(span.end())));
-    sink.annotation(SCHEMA_TIMESPAN, None);
+    let start = split_time(span.start);
+    let end = end_time(span, start.0, start.1);
+    sink.timespan(scratch, start, end);
 }
 
-/// The service name and the references (see the [module docs](self)).
-fn walk_extras(span: &SpanRecord, scratch: &mut Scratch, sink: &mut impl Sink) {
+/// The span's end (`start + duration`) as [`split_time`] gives it, from the start's parts.
+fn end_time(span: &SpanRecord, secs: i64, nanos: u32) -> (i64, u32) {
+    let nanos = nanos + span.duration.subsec_nanos();
+    let (carry, nanos) = if nanos >= 1_000_000_000 {
+        (1, nanos - 1_000_000_000)
+    } else {
+        (0, nanos)
+    };
+    i64::try_from(span.duration.as_secs())
+        .ok()
+        .and_then(|d| secs.checked_add(d))
+        .and_then(|s| s.checked_add(carry))
+        .map_or_else(
+            || {
+                span.start
+                    .checked_add(span.duration)
+                    .map_or((i64::MAX, nanos), split_time)
+            },
+            |s| (s, nanos),
+        )
+}
+
+/// The service name and the references (see the [module docs](self)); `own_service_name`
+/// when the span has a `service.name` tag.
+fn walk_extras(span: &SpanRecord, own_service_name: bool, sink: &mut impl Sink) {
     let service = &span.process.service_name;
-    if !service.is_empty() && span.tag(SERVICE_NAME).is_none() {
+    if !service.is_empty() && !own_service_name {
         sink.annotation(SERVICE_NAME, Some(service.as_bytes()));
     }
     for (i, r) in span.references.iter().enumerate() {
@@ -288,10 +370,18 @@ fn walk_extras(span: &SpanRecord, scratch: &mut Scratch, sink: &mut impl Sink) {
             ReferenceKind::ChildOf if i == 0 => continue,
             ReferenceKind::ChildOf => REF_CHILD_OF,
         };
-        scratch.text.clear();
-        let _ = write!(scratch.text, "{:016x}", r.span_id.to_u64());
-        sink.annotation(key, Some(scratch.text.as_bytes()));
+        sink.annotation(key, Some(hex16(r.span_id.to_u64()).as_slice()));
     }
+}
+
+/// `v` in 16 lower-case hex digits.
+fn hex16(v: u64) -> [u8; 16] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 16];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = HEX[((v >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    out
 }
 
 /// Writes frames straight into the output buffer.
@@ -303,58 +393,224 @@ struct FrameWriter<'a> {
     frames: usize,
 }
 
-/// Room reserved for a frame's length prefix: frames are at most 1 MiB, a 3-byte varint.
-const PREFIX_ROOM: usize = 3;
+/// Room reserved for a frame's length prefix: two bytes, a varint up to 16 383; a frame
+/// shorter than 128 bytes is moved back one byte, a longer one than 16 383 forward one (frames
+/// are at most 1 MiB, a 3-byte varint).
+const PREFIX_ROOM: usize = 2;
 
 impl FrameWriter<'_> {
     fn start_frame(&mut self) {
         self.frame_start = self.out.len();
-        self.out.extend_from_slice(&[0; PREFIX_ROOM]);
-        put_span_id(self.out, self.id);
+        let id = span_id_bytes(self.id);
+        let mut head = [0u8; PREFIX_ROOM + SPAN_ID_LEN];
+        head[PREFIX_ROOM..].copy_from_slice(&id);
+        self.out.extend_from_slice(&head);
         self.body_len = SPAN_ID_LEN;
     }
 
     fn finish_frame(&mut self) {
-        // Frames are at most 1 MiB, so the length fits a 3-byte varint.
-        let mut prefix = [0u8; PREFIX_ROOM];
-        let mut len = self.body_len;
-        let mut used = 0;
-        for slot in prefix.iter_mut() {
-            used += 1;
-            if len < 0x80 {
+        let len = self.body_len;
+        let at = self.frame_start;
+        let body_start = at + PREFIX_ROOM;
+        if len < 0x80 {
+            self.out.copy_within(body_start.., body_start - 1);
+            self.out.truncate(self.out.len() - 1);
+            if let Some(slot) = self.out.get_mut(at) {
                 *slot = len as u8;
-                break;
             }
-            *slot = (len as u8) | 0x80;
-            len >>= 7;
-        }
-        let shift = PREFIX_ROOM - used;
-        let body_start = self.frame_start + PREFIX_ROOM;
-        if shift > 0 {
-            self.out.copy_within(body_start.., body_start - shift);
-            self.out.truncate(self.out.len() - shift);
-        }
-        if let (Some(slot), Some(bytes)) = (
-            self.out.get_mut(self.frame_start..self.frame_start + used),
-            prefix.get(..used),
-        ) {
-            slot.copy_from_slice(bytes);
+        } else if len < 0x4000 {
+            if let Some(slot) = self.out.get_mut(at..body_start) {
+                slot.copy_from_slice(&[(len as u8) | 0x80, (len >> 7) as u8]);
+            }
+        } else {
+            // Frames are at most 1 MiB, so the length fits a 3-byte varint.
+            if body_start <= self.out.len() {
+                self.out.insert(body_start, 0);
+            }
+            if let Some(slot) = self.out.get_mut(at..=body_start) {
+                slot.copy_from_slice(&[
+                    (len as u8) | 0x80,
+                    ((len >> 7) as u8) | 0x80,
+                    (len >> 14) as u8,
+                ]);
+            }
         }
         self.frames += 1;
     }
-}
 
-impl Sink for FrameWriter<'_> {
-    fn annotation(&mut self, key: &str, value: Option<&[u8]>) {
-        let (key, value) = fit_in_frame(key.as_bytes(), value);
-        let n = annotation_len(key.len(), value.map(<[u8]>::len));
+    /// Starts a new frame first when `n` more bytes would not fit in this one.
+    #[inline(always)]
+    fn make_room(&mut self, n: usize) {
         if self.body_len + n > MAX_FRAME_SIZE && self.body_len > SPAN_ID_LEN {
             self.finish_frame();
             self.start_frame();
         }
-        put_annotation(self.out, key, value);
         self.body_len += n;
     }
+
+    #[inline(never)]
+    fn large_annotation(&mut self, key: &[u8], value: Option<&[u8]>) {
+        let (key, value) = fit_in_frame(key, value);
+        self.make_room(annotation_len(key.len(), value.map(<[u8]>::len)));
+        put_annotation(self.out, key, value);
+    }
+}
+
+impl Sink for FrameWriter<'_> {
+    #[inline(always)]
+    fn annotation(&mut self, key: &str, value: Option<&[u8]>) {
+        let key = key.as_bytes();
+        let small_value = match value {
+            Some(v) => v.len() < 0x80,
+            None => true,
+        };
+        if key.len() < 0x80 && small_value {
+            // One-byte varint lengths: far below the frame limit, nothing to cut.
+            self.make_room(4 + key.len() + value.map_or(0, |v| 2 + v.len()));
+            put_annotation(self.out, key, value);
+        } else {
+            self.large_annotation(key, value);
+        }
+    }
+
+    #[inline(always)]
+    fn name(&mut self, operation: &str) {
+        let op = operation.as_bytes();
+        // `Name` = operation and the `_schema:name` marker, in three appends.
+        let n = NAME_HEAD.len() + 1 + op.len() + SCHEMA_NAME_ANNOTATION.len();
+        if op.len() < 0x80 && self.body_len + n <= MAX_FRAME_SIZE {
+            self.body_len += n;
+            let mut head = [0u8; NAME_HEAD.len() + 1];
+            head[..NAME_HEAD.len()].copy_from_slice(&NAME_HEAD);
+            head[NAME_HEAD.len()] = op.len() as u8;
+            self.out.extend_from_slice(&head);
+            self.out.extend_from_slice(op);
+            self.out.extend_from_slice(&SCHEMA_NAME_ANNOTATION);
+        } else {
+            self.annotation(NAME, Some(op));
+            self.annotation(SCHEMA_NAME, None);
+        }
+    }
+
+    #[inline(always)]
+    fn timespan(&mut self, scratch: &mut Scratch, start: (i64, u32), end: (i64, u32)) {
+        // The three annotations built on the stack and appended at once; the same bytes as
+        // one by one, as they either all fit in this frame or the general path splits them.
+        if let (Some(s), Some(e)) = (scratch.date_time(start.0), scratch.date_time(end.0)) {
+            let mut b = StackBuf::<TIMESPAN_MAX>::new();
+            b.put(&SPAN_START_HEAD);
+            b.put_time(&s, start.1);
+            b.put(&SPAN_END_HEAD);
+            b.put_time(&e, end.1);
+            b.put(&SCHEMA_TIMESPAN_ANNOTATION);
+            let bytes = b.as_slice();
+            if !bytes.is_empty() && self.body_len + bytes.len() <= MAX_FRAME_SIZE {
+                self.body_len += bytes.len();
+                self.out.extend_from_slice(bytes);
+                return;
+            }
+        }
+        let mut buf = [0u8; TIME_LEN];
+        self.annotation(SPAN_START, Some(scratch.time(start.0, start.1, &mut buf)));
+        self.annotation(SPAN_END, Some(scratch.time(end.0, end.1, &mut buf)));
+        self.annotation(SCHEMA_TIMESPAN, None);
+    }
+}
+
+/// The start of the `Name` annotation up to its value's length byte.
+const NAME_HEAD: [u8; 8] = *b"\x2b\x32\x04Name\x3a";
+/// The `_schema:name` annotation's end and the whole marker annotation.
+const SCHEMA_NAME_ANNOTATION: [u8; 17] = *b"\x2c\x2b\x32\x0c_schema:name\x2c";
+/// The `Span.Start` annotation up to its value's length byte.
+const SPAN_START_HEAD: [u8; 14] = *b"\x2b\x32\x0aSpan.Start\x3a";
+/// The end of the `Span.Start` annotation and the `Span.End` one up to its value's length.
+const SPAN_END_HEAD: [u8; 13] = *b"\x2c\x2b\x32\x08Span.End\x3a";
+/// The end of the `Span.End` annotation and the whole `_schema:Timespan` marker.
+const SCHEMA_TIMESPAN_ANNOTATION: [u8; 21] = *b"\x2c\x2b\x32\x10_schema:Timespan\x2c";
+/// Room for the timespan annotations.
+const TIMESPAN_MAX: usize = 128;
+
+/// A fixed stack buffer appended to; writes past its end are dropped and make it empty.
+struct StackBuf<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    overflow: bool,
+}
+
+impl<const N: usize> StackBuf<N> {
+    fn new() -> Self {
+        StackBuf {
+            buf: [0; N],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    #[inline(always)]
+    fn put(&mut self, b: &[u8]) {
+        match self.buf.get_mut(self.len..self.len + b.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                self.len += b.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// A time's length byte, then the time: `date` (`YYYY-MM-DDTHH:MM:SS`) and `nanos` as
+    /// [`write_fraction_z`] writes them.
+    #[inline(always)]
+    fn put_time(&mut self, date: &[u8; DATE_TIME_LEN], nanos: u32) {
+        let (digits, kept) = nano_digits(nanos);
+        let frac_len = if kept == 0 { 1 } else { kept + 2 };
+        self.put(&[(DATE_TIME_LEN + frac_len) as u8]);
+        self.put(date);
+        if kept == 0 {
+            self.put(b"Z");
+        } else {
+            self.put(b".");
+            let at = self.len;
+            // All nine digits, then `Z` over the first trimmed zero.
+            self.put(&digits);
+            if !self.overflow {
+                self.len = at + kept;
+            }
+            self.put(b"Z");
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        if self.overflow {
+            return &[];
+        }
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// The nine digits of a fraction of a second, and how many are left once trailing zeros are
+/// trimmed (0 for 0).
+#[inline(always)]
+fn nano_digits(nanos: u32) -> ([u8; 9], usize) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+                                2021222324252627282930313233343536373839\
+                                4041424344454647484950515253545556575859\
+                                6061626364656667686970717273747576777879\
+                                8081828384858687888990919293949596979899";
+    let mut d = [b'0'; 9];
+    let mut n = nanos % 1_000_000_000;
+    for i in [7usize, 5, 3, 1] {
+        let p = (n % 100) as usize * 2;
+        if let (Some(dst), Some(src)) = (d.get_mut(i..i + 2), PAIRS.get(p..p + 2)) {
+            dst.copy_from_slice(src);
+        }
+        n /= 100;
+    }
+    d[0] = b'0' + n as u8;
+    let mut kept = 9;
+    while kept > 0 && d.get(kept - 1) == Some(&b'0') {
+        kept -= 1;
+    }
+    (d, kept)
 }
 
 /// Cuts an annotation that cannot fit in a frame on its own, at UTF-8 character boundaries.
@@ -426,21 +682,31 @@ fn split_time(t: SystemTime) -> (i64, u32) {
 
 /// `YYYY-MM-DDTHH:MM:SS` of a second since the epoch.
 fn write_date_time(out: &mut String, secs: i64) {
+    if let Some(buf) = date_time_bytes(secs) {
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        return;
+    }
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, mo, d) = civil_from_days(days);
+    // Outside Go's four-digit years: still a readable time.
+    let _ = write!(
+        out,
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    );
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a second since the epoch, for years 0 to 9999.
+fn date_time_bytes(secs: i64) -> Option<[u8; DATE_TIME_LEN]> {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, mo, d) = civil_from_days(days);
     if !(0..=9999).contains(&y) {
-        // Outside Go's four-digit years: still a readable time.
-        let _ = write!(
-            out,
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
-            sod / 3600,
-            sod / 60 % 60,
-            sod % 60
-        );
-        return;
+        return None;
     }
-    // Written into a stack buffer and appended once: `YYYY-MM-DDTHH:MM:SS`.
     let mut buf = *b"0000-00-00T00:00:00";
     let y = y as u32;
     let fields = [
@@ -457,47 +723,60 @@ fn write_date_time(out: &mut String, secs: i64) {
             pair.copy_from_slice(&[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
         }
     }
-    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    Some(buf)
+}
+
+/// Writes `.fraction` with trailing zeros trimmed (nothing for 0), then `Z`, into `buf`;
+/// returns the length written.
+fn fraction_z(nanos: u32, buf: &mut [u8; 11]) -> usize {
+    if nanos == 0 {
+        buf[0] = b'Z';
+        return 1;
+    }
+    let mut n = nanos;
+    let mut digits = 9;
+    while n % 10 == 0 {
+        n /= 10;
+        digits -= 1;
+    }
+    buf[0] = b'.';
+    if let Some(slots) = buf.get_mut(1..=digits) {
+        for slot in slots.iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    }
+    if let Some(z) = buf.get_mut(digits + 1) {
+        *z = b'Z';
+    }
+    digits + 2
+}
+
+/// The decimal digits of `v`, written at the end of `buf`.
+fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+        i -= 1;
+        if v == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or_default()
 }
 
 /// `.fraction` with trailing zeros trimmed (nothing for 0), then `Z`.
 fn write_fraction_z(out: &mut String, nanos: u32) {
-    if nanos == 0 {
-        out.push('Z');
-        return;
-    }
-    // `.` and nine digits, trailing zeros trimmed, then `Z`, appended once.
-    let mut buf = *b".000000000Z";
-    let mut n = nanos;
-    let mut end = 10;
-    for slot in buf.get_mut(1..10).unwrap_or_default().iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    while end > 1 && buf.get(end - 1) == Some(&b'0') {
-        end -= 1;
-    }
-    if let Some(z) = buf.get_mut(end) {
-        *z = b'Z';
-    }
-    out.push_str(std::str::from_utf8(buf.get(..=end).unwrap_or_default()).unwrap_or_default());
+    let mut buf = [0u8; 11];
+    let n = fraction_z(nanos, &mut buf);
+    out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default());
 }
 
 /// Appends the decimal digits of `v`, without going through `core::fmt`.
-fn push_u64(out: &mut String, mut v: u64) {
+fn push_u64(out: &mut String, v: u64) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or_default());
+    out.push_str(std::str::from_utf8(decimal(v, &mut buf)).unwrap_or_default());
 }
 
 fn write_time(out: &mut String, t: SystemTime) {
@@ -1052,6 +1331,67 @@ mod tests {
         assert!(v.len() > MAX_FRAME_SIZE - 10_000 && v.len() < MAX_FRAME_SIZE);
         assert!(merged.iter().any(|a| a.key == "after"));
         assert_eq!(merged.last().unwrap().key, SCHEMA_TIMESPAN);
+    }
+
+    /// The frames of a span as a plain reference writes them: the annotations packed greedily
+    /// into packets under the frame limit, each packet through `encode_frame`.
+    fn reference_frames(r: &SpanRecord) -> Vec<u8> {
+        let id = wire_span_id(r);
+        let mut packets: Vec<crate::wire::CollectPacket> = Vec::new();
+        for a in span_annotations(r) {
+            let n = annotation_len(a.key.len(), a.value.as_ref().map(Vec::len));
+            match packets.last_mut() {
+                Some(p) if p.encoded_len() + n <= MAX_FRAME_SIZE => p.annotations.push(a),
+                _ => packets.push(crate::wire::CollectPacket {
+                    span_id: id,
+                    annotations: vec![a],
+                }),
+            }
+        }
+        let mut out = Vec::new();
+        for p in &packets {
+            crate::wire::encode_frame(p, &mut out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn frames_match_a_plain_packing_at_every_split_point() {
+        // The name and timespan annotations are written in one go when they fit: the bytes
+        // must be those of annotation-by-annotation packing wherever the frame limit falls.
+        let mut enc = SpanEncoder::new();
+        for op_len in [14usize, 200] {
+            for l in (MAX_FRAME_SIZE - 330..MAX_FRAME_SIZE - 60).step_by(3) {
+                let mut r = record();
+                r.logs.clear();
+                r.operation = Cow::Owned("o".repeat(op_len));
+                r.start = at(1_451_747_045, l as u32 * 997);
+                r.duration = Duration::from_nanos(l as u64 * 1000);
+                r.tags = vec![
+                    KeyValue::new("v", "y".repeat(l)),
+                    KeyValue::new("n", l as u64),
+                ];
+                let mut out = Vec::new();
+                let frames = enc.encode(&r, &mut out);
+                assert_eq!(out, reference_frames(&r), "op {op_len}, value {l}");
+                assert_eq!(crate::wire::decode_frames(&out).unwrap().len(), frames);
+            }
+        }
+        // Small spans of every shape agree too, times with every fraction length.
+        for (i, nanos) in [0u32, 1, 10, 120_000_000, 123_456_789, 999_999_999]
+            .into_iter()
+            .enumerate()
+        {
+            let mut r = record();
+            r.start = at(1_451_747_045 + i as u64, nanos);
+            r.duration = Duration::new(i as u64, nanos / 3);
+            r.tags.push(KeyValue::new("neg", -7i64));
+            r.tags.push(KeyValue::new("big", u64::MAX));
+            r.tags.push(KeyValue::new("f", 0.25));
+            let mut out = Vec::new();
+            enc.encode(&r, &mut out);
+            assert_eq!(out, reference_frames(&r), "nanos {nanos}");
+        }
     }
 
     #[test]

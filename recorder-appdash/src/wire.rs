@@ -430,14 +430,22 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 pub(crate) fn put_span_id(out: &mut Vec<u8>, id: WireSpanId) {
-    out.push(TAG_SPAN_ID_START);
-    out.push(TAG_TRACE);
-    out.extend_from_slice(&id.trace.to_le_bytes());
-    out.push(TAG_SPAN);
-    out.extend_from_slice(&id.span.to_le_bytes());
-    out.push(TAG_PARENT);
-    out.extend_from_slice(&id.parent.to_le_bytes());
-    out.push(TAG_SPAN_ID_END);
+    out.extend_from_slice(&span_id_bytes(id));
+}
+
+/// The `SpanID` group as this encoder writes it, built on the stack so it is appended at once.
+#[inline]
+pub(crate) fn span_id_bytes(id: WireSpanId) -> [u8; SPAN_ID_LEN] {
+    let mut b = [0u8; SPAN_ID_LEN];
+    b[0] = TAG_SPAN_ID_START;
+    b[1] = TAG_TRACE;
+    b[2..10].copy_from_slice(&id.trace.to_le_bytes());
+    b[10] = TAG_SPAN;
+    b[11..19].copy_from_slice(&id.span.to_le_bytes());
+    b[19] = TAG_PARENT;
+    b[20..28].copy_from_slice(&id.parent.to_le_bytes());
+    b[28] = TAG_SPAN_ID_END;
+    b
 }
 
 /// Encoded length of an annotation group with a key and an optional value of these lengths.
@@ -449,15 +457,27 @@ pub(crate) fn annotation_len(key: usize, value: Option<usize>) -> usize {
     n
 }
 
+#[inline(always)]
 pub(crate) fn put_annotation(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
-    out.push(TAG_ANNOTATION_START);
-    out.push(TAG_KEY);
-    put_varint(out, key.len() as u64);
+    // Lengths under 128 are one-byte varints: the common case is written in a few appends.
+    if key.len() < 0x80 {
+        out.extend_from_slice(&[TAG_ANNOTATION_START, TAG_KEY, key.len() as u8]);
+    } else {
+        out.extend_from_slice(&[TAG_ANNOTATION_START, TAG_KEY]);
+        put_varint(out, key.len() as u64);
+    }
     out.extend_from_slice(key);
-    if let Some(v) = value {
-        out.push(TAG_VALUE);
-        put_varint(out, v.len() as u64);
-        out.extend_from_slice(v);
+    match value {
+        Some(v) if v.len() < 0x80 => {
+            out.extend_from_slice(&[TAG_VALUE, v.len() as u8]);
+            out.extend_from_slice(v);
+        }
+        Some(v) => {
+            out.push(TAG_VALUE);
+            put_varint(out, v.len() as u64);
+            out.extend_from_slice(v);
+        }
+        None => {}
     }
     out.push(TAG_ANNOTATION_END);
 }
