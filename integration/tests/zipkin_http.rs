@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod support;
 
-use integration::scenario::{record_traces, SampleTrace};
+use integration::scenario::record_traces;
 use integration::Zipkin;
 use recorder_zipkin::{Encoding, ZipkinRecorder};
 use tracer_api::export::BatchConfig;
@@ -22,7 +22,6 @@ fn zipkin() -> &'static Zipkin {
 fn sample_over_http(encoding: Encoding, gzip: bool) {
     let zipkin = zipkin();
     let _access = zipkin.shared_access();
-    let service = format!("it-http-{encoding:?}-gzip-{gzip}");
     let recorder = ZipkinRecorder::builder()
         .with_endpoint(zipkin.spans_endpoint())
         .with_encoding(encoding)
@@ -30,25 +29,12 @@ fn sample_over_http(encoding: Encoding, gzip: bool) {
         .with_batch_config(support::prompt())
         .build()
         .unwrap();
-    let tracer = Tracer::builder()
-        .with_service_name(service)
-        .with_recorder(recorder.clone())
-        .build()
-        .unwrap();
-    let before = zipkin.metrics().unwrap();
-
-    let sample = SampleTrace::record(&tracer);
-    let report = tracer.shutdown(Duration::from_secs(30));
-    assert_eq!(report.exported, 3, "{report}");
-    assert_eq!(report.dropped.total(), 0, "{report}");
-
-    let spans = zipkin
-        .wait_for_trace(&sample.zipkin_trace_id(), 3, Duration::from_secs(60))
-        .unwrap();
-    sample
-        .check_zipkin(&spans)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let after = zipkin.metrics().unwrap();
+    let (before, after) = support::sample_into_zipkin(
+        zipkin,
+        recorder,
+        format!("it-http-{encoding:?}-gzip-{gzip}"),
+        Duration::from_secs(30),
+    );
     assert!(
         after.spans("http") >= before.spans("http") + 3,
         "Zipkin's HTTP collector counted {} spans before and {} after",

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod support;
 
-use integration::scenario::{record_traces, SampleTrace};
+use integration::scenario::record_traces;
 use integration::{Kafka, Zipkin};
 use recorder_zipkin::{Encoding, ZipkinRecorder};
 use tracer_api::export::BatchConfig;
@@ -33,27 +33,14 @@ fn sample_over_kafka(encoding: Encoding) {
         .with_batch_config(support::prompt())
         .build()
         .unwrap();
-    let tracer = Tracer::builder()
-        .with_service_name(format!("it-kafka-{encoding:?}"))
-        .with_recorder(recorder.clone())
-        .build()
-        .unwrap();
-    let before = zipkin.metrics().unwrap();
-
-    let sample = SampleTrace::record(&tracer);
-    let report = tracer.shutdown(Duration::from_secs(60));
-    assert_eq!(report.exported, 3, "{report}");
-    assert_eq!(report.dropped.total(), 0, "{report}");
-
-    let spans = zipkin
-        .wait_for_trace(&sample.zipkin_trace_id(), 3, Duration::from_secs(90))
-        .unwrap();
-    sample
-        .check_zipkin(&spans)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (before, after) = support::sample_into_zipkin(
+        zipkin,
+        recorder,
+        format!("it-kafka-{encoding:?}"),
+        Duration::from_secs(60),
+    );
 
     // The spans came through the Kafka collector, which read them all.
-    let after = zipkin.metrics().unwrap();
     assert!(
         after.spans("kafka") >= before.spans("kafka") + 3,
         "Kafka transport spans: {} before, {} after",
