@@ -55,7 +55,12 @@ pub fn is_set() -> bool {
 
 /// The current tracer: this thread's scoped override, else the global one, else a no-op.
 pub fn tracer() -> Tracer {
-    if let Some(t) = SCOPED.with(|s| s.borrow().last().cloned()) {
+    // `try_with`: during thread teardown the override is gone; fall back to the global one.
+    if let Some(t) = SCOPED
+        .try_with(|s| s.borrow().last().cloned())
+        .ok()
+        .flatten()
+    {
         return t;
     }
     match GLOBAL.get() {
@@ -73,7 +78,8 @@ pub struct ScopedTracerGuard {
 
 /// Overrides the tracer for the current thread until the guard is dropped. Overrides nest.
 pub fn set_scoped(tracer: Tracer) -> ScopedTracerGuard {
-    SCOPED.with(|s| s.borrow_mut().push(tracer));
+    // During thread teardown there is nothing to override any more.
+    let _ = SCOPED.try_with(|s| s.borrow_mut().push(tracer));
     ScopedTracerGuard {
         _not_send: std::marker::PhantomData,
     }
@@ -81,7 +87,7 @@ pub fn set_scoped(tracer: Tracer) -> ScopedTracerGuard {
 
 impl Drop for ScopedTracerGuard {
     fn drop(&mut self) {
-        SCOPED.with(|s| {
+        let _ = SCOPED.try_with(|s| {
             s.borrow_mut().pop();
         });
     }

@@ -86,7 +86,9 @@ pub struct SpanRecord {
     pub trace_id: TraceId,
     /// The span.
     pub span_id: SpanId,
-    /// The parent: the first reference's span, of either kind; `None` for a root.
+    /// The parent: the first reference's span, of either kind; `None` for a root. A shared
+    /// span (see [`SpanRecord::shared`]) has the id of the client span it joined, so its
+    /// parent is that client span's parent, while `references[0]` names the client span.
     pub parent_id: Option<SpanId>,
     /// Every reference given when the span started, in order (the first is the parent).
     pub references: Vec<Reference>,
@@ -94,7 +96,8 @@ pub struct SpanRecord {
     pub operation: Cow<'static, str>,
     /// When the span started (wall clock).
     pub start: SystemTime,
-    /// How long it took (monotonic clock, or finish − start when both were given explicitly).
+    /// How long it took: on the monotonic clock when neither the start nor the finish time
+    /// was given explicitly, otherwise finish − start on the wall clock (zero if negative).
     pub duration: Duration,
     /// Tags, in the order they were set; setting a key again replaces its value in place.
     pub tags: Vec<KeyValue>,

@@ -104,14 +104,21 @@ impl<'a> SpanBuilder<'a> {
 
     /// Adds a tag; a later tag with the same key wins. `sampling.priority` here decides
     /// sampling for a new trace and overrides an inherited decision.
+    ///
+    /// Under an unsampled parent (or a caller's "do not sample"), tags are not kept, so an
+    /// unsampled child allocates nothing, until a positive `sampling.priority` tag revives the
+    /// span: give that tag first, the tags after it are kept.
     #[inline]
     pub fn tag(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         let key = key.into();
-        // An unsampled child keeps nothing, so it allocates nothing.
-        let inherited_deny = self
-            .parent
-            .is_some_and(|(_, p)| p.sampling() == Sampling::Deny);
-        if inherited_deny && key != tags::SAMPLING_PRIORITY {
+        let denied = match self.parent {
+            Some((_, p)) => p.sampling() == Sampling::Deny,
+            None => self.sampling_hint == Some(Sampling::Deny),
+        };
+        if denied
+            && key != tags::SAMPLING_PRIORITY
+            && sampling_priority(&self.tags).is_none_or(|p| p == 0)
+        {
             return self;
         }
         set_tag(&mut self.tags, key, value.into());
@@ -127,7 +134,7 @@ impl<'a> SpanBuilder<'a> {
             more_references,
             sampling_hint,
             start_time,
-            mut tags,
+            tags,
         } = self;
 
         let priority = if tags.is_empty() {
@@ -219,10 +226,6 @@ impl<'a> SpanBuilder<'a> {
                 (wall, Some(instant))
             }
         };
-        if tags.capacity() == 0 {
-            // Room for a few tags in one allocation (`with_capacity` skips the grow path).
-            tags = Vec::with_capacity(4);
-        }
         Span {
             context,
             state: Some(SpanState {
@@ -239,15 +242,16 @@ impl<'a> SpanBuilder<'a> {
     }
 }
 
-/// The `sampling.priority` tag's value, as a number (`true` is 1).
+/// The `sampling.priority` tag's value among `tags`, as a number.
 fn sampling_priority(tags: &[KeyValue]) -> Option<u64> {
     tags.iter()
         .find(|t| t.key == tags::SAMPLING_PRIORITY)
-        .and_then(|t| {
-            t.value
-                .as_u64()
-                .or_else(|| t.value.as_bool().map(u64::from))
-        })
+        .and_then(|t| priority_value(&t.value))
+}
+
+/// A `sampling.priority` value as a number: integers as they are, `true` as 1, `false` as 0.
+fn priority_value(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| value.as_bool().map(u64::from))
 }
 
 fn set_tag(tags: &mut Vec<KeyValue>, key: Cow<'static, str>, value: Value) {
@@ -330,7 +334,7 @@ impl Span {
         if let Some(s) = &mut self.state {
             let key = key.into();
             let value = value.into();
-            if key == tags::SAMPLING_PRIORITY && value.as_u64() == Some(0) {
+            if key == tags::SAMPLING_PRIORITY && priority_value(&value) == Some(0) {
                 self.context.set_sampling(Sampling::Deny);
                 self.state = None;
                 return self;

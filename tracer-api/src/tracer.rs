@@ -58,11 +58,7 @@ impl Tracer {
     /// A tracer that records nothing: every span is unsampled and costs almost nothing.
     /// Propagation still works, so a no-op service passes its callers' contexts on.
     pub fn noop() -> Tracer {
-        let mut t = TracerBuilder::default().build_inner();
-        if let Some(inner) = Arc::get_mut(&mut t.inner) {
-            inner.noop = true;
-        }
-        t
+        TracerBuilder::default().build_inner(true)
     }
 
     /// Starts building a span named `operation`.
@@ -277,10 +273,10 @@ impl TracerBuilder {
         if self.process.service_name.trim().is_empty() {
             return Err(BuildError::EmptyServiceName);
         }
-        Ok(self.build_inner())
+        Ok(self.build_inner(false))
     }
 
-    fn build_inner(self) -> Tracer {
+    fn build_inner(self, noop: bool) -> Tracer {
         Tracer {
             inner: Arc::new(TracerInner {
                 process: Arc::new(self.process),
@@ -289,7 +285,7 @@ impl TracerBuilder {
                 propagator: self.propagator,
                 trace_id_128: self.trace_id_128,
                 share_span_ids: self.share_span_ids,
-                noop: false,
+                noop,
             }),
         }
     }

@@ -179,3 +179,37 @@ fn tracestate_survives_when_b3_is_read_first() {
     let remote = tracer.extract(&headers).unwrap();
     assert_eq!(remote.context().unwrap().trace_state(), None);
 }
+
+#[test]
+fn sampling_priority_revives_a_child_of_an_unsampled_parent_with_its_later_tags() {
+    let rec = InMemoryRecorder::new();
+    let tracer = tracer_with(&rec).with_sampler(NeverSample).build().unwrap();
+    let parent = tracer.span("unsampled").start();
+    let child = tracer
+        .span("forced")
+        .child_of(parent.context())
+        .tag("dropped", "before the priority")
+        .tag(tags::SAMPLING_PRIORITY, 1)
+        .tag(tags::COMPONENT, "kept")
+        .start();
+    assert!(child.is_recording());
+    child.finish();
+    let span = &rec.take()[0];
+    assert_eq!(
+        span.tag(tags::COMPONENT).and_then(|v| v.as_str()),
+        Some("kept")
+    );
+    assert!(span.tag("dropped").is_none());
+}
+
+#[test]
+fn a_false_sampling_priority_stops_recording() {
+    let rec = InMemoryRecorder::new();
+    let tracer = tracer_with(&rec).build().unwrap();
+    let mut span = tracer.span("op").start();
+    span.set_tag(tags::SAMPLING_PRIORITY, false);
+    assert!(!span.is_recording());
+    assert!(!span.context().is_sampled());
+    span.finish();
+    assert!(rec.is_empty());
+}

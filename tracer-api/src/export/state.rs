@@ -76,7 +76,7 @@ struct Padded<T>(T);
 const CAUSES: usize = DropCause::ALL.len();
 
 fn cause_index(cause: DropCause) -> usize {
-    DropCause::ALL.iter().position(|c| *c == cause).unwrap_or(0)
+    cause.index()
 }
 
 #[derive(Debug, Default)]

@@ -603,6 +603,9 @@ fn seed_from_clock() -> u64 {
 
 /// Rate-limited logging: the first problem at `warn`, then at most one summary line per
 /// `interval`, never a line per span or per batch.
+/// How often the worker looks for a first drop to warn about.
+const FIRST_DROP_CHECK: Duration = Duration::from_millis(100);
+
 #[derive(Debug)]
 struct LogState {
     interval: Duration,
@@ -619,6 +622,9 @@ struct LogInner {
     timeouts: u64,
     last_error: Option<String>,
     next_due: Instant,
+    /// Before the first warning: when the counters are next read to look for a first drop.
+    /// Reading them touches the cache lines `record` writes, so not on every worker pass.
+    next_drop_check: Instant,
     drops_seen: DropCounts,
 }
 
@@ -633,6 +639,7 @@ impl LogState {
                 timeouts: 0,
                 last_error: None,
                 next_due: deadline_after(Instant::now(), interval),
+                next_drop_check: Instant::now(),
                 drops_seen: DropCounts::default(),
             }),
         }
@@ -672,6 +679,12 @@ impl LogState {
         let warned = inner.warned_failure || inner.warned_drop;
         if warned && now < inner.next_due {
             return;
+        }
+        if !inner.warned_drop {
+            if now < inner.next_drop_check {
+                return;
+            }
+            inner.next_drop_check = deadline_after(now, FIRST_DROP_CHECK);
         }
         let stats = shared.counters.snapshot();
         let new_drops = difference(&stats.dropped, &inner.drops_seen);
