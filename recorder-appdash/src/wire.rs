@@ -318,12 +318,12 @@ impl FrameDecoder {
         FrameDecoder::with_max_frame_size(MAX_FRAME_SIZE)
     }
 
-    /// A decoder with another frame size limit.
+    /// A decoder with another frame size limit (at most 1 GiB; larger limits are clamped).
     pub fn with_max_frame_size(max: usize) -> FrameDecoder {
         FrameDecoder {
             buf: Vec::new(),
             pos: 0,
-            max_frame: max,
+            max_frame: max.min(1 << 30),
             failed: None,
         }
     }

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | any 2xx (Zipkin answers 202) | exported |
 //! | 400 and other 4xx except 408 and 429 | permanent error with Zipkin's message: the batch is dropped |
+//! | 3xx (redirects are not followed) | permanent error: point `with_endpoint` at the final URL |
 //! | 408, 429, 5xx | retryable; `Retry-After` (seconds) is passed on to the pipeline |
 //! | connection refused or reset, timeout | retryable |
 
@@ -60,6 +61,10 @@ pub(crate) fn redact_url(url: &Url) -> String {
     let mut u = url.clone();
     if u.password().is_some() {
         let _ = u.set_password(Some("***"));
+    }
+    // A token is often passed as the user name alone.
+    if !u.username().is_empty() {
+        let _ = u.set_username("***");
     }
     u.to_string()
 }
@@ -125,6 +130,10 @@ impl HttpReporter {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("recorder-zipkin/", env!("CARGO_PKG_VERSION")))
+            // A redirect would turn the POST into a body-less GET (spans counted as exported
+            // but never sent) and could carry custom auth headers to another host: a 3xx is a
+            // permanent error instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| BuildError::Http(e.without_url().to_string()))?;
         Ok(HttpReporter {
@@ -265,5 +274,7 @@ mod tests {
         assert_eq!(redact_str("http://host/a@b"), "http://host/a@b");
         let u = Url::parse("https://u:pw@zipkin:9411/api/v2/spans").unwrap();
         assert!(!redact_url(&u).contains("pw"));
+        let token = Url::parse("https://s3cr3ttoken@zipkin:9411/api/v2/spans").unwrap();
+        assert_eq!(redact_url(&token), "https://***@zipkin:9411/api/v2/spans");
     }
 }

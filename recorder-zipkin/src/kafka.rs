@@ -101,14 +101,24 @@ impl KafkaReporter {
             .set("message.timeout.ms", timeout_ms.to_string())
             .set(
                 "message.max.bytes",
-                (s.max_message_bytes + 4096).max(1_000_000).to_string(),
+                s.max_message_bytes
+                    .saturating_add(4096)
+                    .max(1_000_000)
+                    .to_string(),
             );
         for (k, v) in &s.config {
             cfg.set(k, v);
         }
-        let producer: FutureProducer = cfg
-            .create()
-            .map_err(|e| BuildError::Kafka(format!("cannot create the Kafka producer: {e}")))?;
+        let producer: FutureProducer = cfg.create().map_err(|e| {
+            // A rejected setting's value may be a secret (sasl.password): name the key only.
+            let reason = match &e {
+                rdkafka::error::KafkaError::ClientConfig(_, desc, key, _) => {
+                    format!("client config error: {desc} (setting `{key}`)")
+                }
+                other => other.to_string(),
+            };
+            BuildError::Kafka(format!("cannot create the Kafka producer: {reason}"))
+        })?;
         Ok(KafkaReporter {
             producer,
             topic: s.topic,
