@@ -44,6 +44,7 @@ impl Collector {
 /// | [`with_max_traces`](Self::with_max_traces) | 10 000 |
 /// | [`with_max_age`](Self::with_max_age) | 30 minutes (zero: no age limit) |
 /// | [`with_max_spans_per_trace`](Self::with_max_spans_per_trace) | 10 000 |
+/// | [`with_max_bytes`](Self::with_max_bytes) | 256 MiB of annotations |
 /// | [`with_max_connections`](Self::with_max_connections) | 512 |
 /// | [`with_max_frame_size`](Self::with_max_frame_size) | 1 MiB, Appdash's limit |
 /// | [`with_idle_timeout`](Self::with_idle_timeout) | 5 minutes without a byte |
@@ -142,6 +143,13 @@ impl CollectorBuilder {
         self
     }
 
+    /// The most annotation bytes the store keeps (see [`StoreConfig::max_bytes`]); the oldest
+    /// traces are evicted to make room, and a packet larger than this is dropped and counted.
+    pub fn with_max_bytes(mut self, bytes: usize) -> Self {
+        self.store.max_bytes = bytes;
+        self
+    }
+
     /// All store limits at once.
     pub fn with_store_config(mut self, config: StoreConfig) -> Self {
         self.store = config;
@@ -206,6 +214,9 @@ impl CollectorBuilder {
         };
         if self.store.max_traces == 0 {
             return setting("max traces must be at least 1");
+        }
+        if self.store.max_bytes == 0 {
+            return setting("the store's byte limit must be at least 1 byte");
         }
         if self.store.max_spans_per_trace == 0 || self.store.max_annotations_per_span == 0 {
             return setting(

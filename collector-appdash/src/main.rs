@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! collector-appdash [--collector 127.0.0.1:7701] [--http 127.0.0.1:7700]
-//!                   [--max-traces 10000] [--max-age 30m] [--max-connections 512]
+//!                   [--max-traces 10000] [--max-age 30m] [--max-bytes 268435456]
+//!                   [--max-connections 512]
 //!                   [--tls-cert cert.pem --tls-key key.pem] [--basic-auth user:pass]
 //! ```
 
@@ -33,6 +34,9 @@ struct Args {
     /// Evict traces older than this, such as 90s, 30m or 2h (0: never by age).
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     max_age: Duration,
+    /// The most annotation bytes kept in memory (the oldest traces are evicted first).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    max_bytes: usize,
     /// The most client connections open at once.
     #[arg(long, value_name = "N", default_value_t = 512)]
     max_connections: usize,
@@ -97,6 +101,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .with_http_addr(args.http)
         .with_max_traces(args.max_traces)
         .with_max_age(args.max_age)
+        .with_max_bytes(args.max_bytes)
         .with_max_connections(args.max_connections);
     if let Some((user, pass)) = args.basic_auth {
         builder = builder.with_basic_auth(user, pass);

@@ -18,7 +18,7 @@
 //! baggage is inherited by every descendant of the span that set it, a key/value pair is shown
 //! as baggage when the same pair appears on the span's parent or on one of its children; the
 //! standard OpenTracing tags (`span.kind`, `component`, `error`, `http.*`, `db.*`, `peer.*`,
-//! `message_bus.*`, `sampling.priority`) are always tags. Programs that need certainty read
+//! `message_bus.*`, `sampling.priority`) and the `service` tag are always tags. Programs that need certainty read
 //! the raw annotations.
 //!
 //! **Errors.** A span is marked as an error when it has an `error` tag of `true`, or a log
@@ -335,30 +335,40 @@ pub(crate) fn build_trace(trace_id: u64, raw: &[RawSpan]) -> TraceView {
         }
     }
 
-    // Depth-first order without recursion; spans caught in a parent cycle become roots.
+    // Depth-first order without recursion; the first span (in arrival order) caught in a
+    // parent cycle becomes a root, and the edge back to it is dropped, so the tree (and
+    // `children`) stays acyclic. A span is marked visited when it is first reached, and only
+    // then gets its depth and a place among its parent's children.
     let mut order = Vec::with_capacity(spans.len());
     let mut depth = vec![0usize; spans.len()];
     let mut visited = vec![false; spans.len()];
+    let mut tree: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
     let mut top = roots.clone();
     let mut next_unvisited = 0;
     loop {
-        let mut stack: Vec<usize> = top.iter().rev().copied().collect();
-        while let Some(i) = stack.pop() {
-            if visited.get(i).copied().unwrap_or(true) {
-                continue;
-            }
-            if let Some(v) = visited.get_mut(i) {
+        let mut stack = Vec::new();
+        for &r in top.iter().rev() {
+            if let Some(v) = visited.get_mut(r).filter(|v| !**v) {
                 *v = true;
+                stack.push(r);
             }
+        }
+        while let Some(i) = stack.pop() {
             order.push(i);
             let d = depth.get(i).copied().unwrap_or(0);
-            if let Some(kids) = children.get(i) {
-                for &c in kids.iter().rev() {
+            let mut kept = Vec::new();
+            for &c in children.get(i).map(Vec::as_slice).unwrap_or_default() {
+                if let Some(v) = visited.get_mut(c).filter(|v| !**v) {
+                    *v = true;
                     if let Some(cd) = depth.get_mut(c) {
                         *cd = d + 1;
                     }
-                    stack.push(c);
+                    kept.push(c);
                 }
+            }
+            stack.extend(kept.iter().rev());
+            if let Some(t) = tree.get_mut(i) {
+                *t = kept;
             }
         }
         while visited.get(next_unvisited).copied().unwrap_or(false) {
@@ -368,9 +378,6 @@ pub(crate) fn build_trace(trace_id: u64, raw: &[RawSpan]) -> TraceView {
             break;
         }
         roots.push(next_unvisited);
-        if let Some(d) = depth.get_mut(next_unvisited) {
-            *d = 0;
-        }
         top = vec![next_unvisited];
     }
 
@@ -382,7 +389,7 @@ pub(crate) fn build_trace(trace_id: u64, raw: &[RawSpan]) -> TraceView {
             continue;
         };
         s.depth = depth.get(i).copied().unwrap_or(0);
-        s.children = children
+        s.children = tree
             .get(i)
             .map(|kids| kids.iter().filter_map(|&c| ids.get(c).copied()).collect())
             .unwrap_or_default();
@@ -713,21 +720,45 @@ mod tests {
             raw(4, 2, named("grandchild", 11, 12)),
             raw(1, 0, named("root", 5, 40)),
             raw(9, 77, named("orphan", 50, 60)),
-            // A parent cycle: neither is reachable from a root.
-            raw(5, 6, named("cycle a", 1, 2)),
+            // A parent cycle: none is reachable from a root.
+            raw(5, 8, named("cycle a", 1, 2)),
             raw(6, 5, named("cycle b", 3, 4)),
+            raw(8, 6, named("cycle c", 5, 6)),
         ];
         let t = build_trace(7, &spans);
         let order: Vec<(u64, usize)> = t.spans.iter().map(|s| (s.span_id, s.depth)).collect();
         assert_eq!(order[..4], [(1, 0), (2, 1), (4, 2), (3, 1)]);
-        assert_eq!(t.spans.len(), 7);
-        assert_eq!(&t.roots[..2], &[1, 9]);
+        assert_eq!(t.spans.len(), 8);
+        assert_eq!(t.roots, vec![1, 9, 5]);
         assert_eq!(t.span(1).unwrap().children, vec![2, 3]);
         assert_eq!(t.root().unwrap().name.as_deref(), Some("root"));
         assert_eq!(t.start(), Some(at(1, 0)));
         let sub = t.subtree(2).unwrap();
         let ids: Vec<(u64, usize)> = sub.spans.iter().map(|s| (s.span_id, s.depth)).collect();
         assert_eq!(ids, vec![(2, 0), (4, 1)]);
+
+        // The cycle is cut at its first span, which becomes a root: depths follow the tree,
+        // and no child list points back up.
+        assert_eq!(order[5..], [(5, 0), (6, 1), (8, 2)]);
+        assert_eq!(t.span(5).unwrap().children, vec![6]);
+        assert_eq!(t.span(6).unwrap().children, vec![8]);
+        assert!(t.span(8).unwrap().children.is_empty());
+        let mut seen = HashSet::new();
+        for s in &t.spans {
+            for c in &s.children {
+                assert!(seen.insert(*c), "span {c} listed as a child twice");
+                assert_eq!(
+                    t.span(*c).unwrap().depth,
+                    s.depth + 1,
+                    "child {c} of {}",
+                    s.span_id
+                );
+                assert!(!t.roots.contains(c), "root {c} listed as a child");
+            }
+        }
+        let sub = t.subtree(5).unwrap();
+        let ids: Vec<(u64, usize)> = sub.spans.iter().map(|s| (s.span_id, s.depth)).collect();
+        assert_eq!(ids, vec![(5, 0), (6, 1), (8, 2)]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The in-memory store: traces bounded by count and by age, oldest evicted first.
+//! The in-memory store: traces bounded by count, by age and by bytes, oldest evicted first.
 //!
 //! Like Appdash's `MemoryStore`, packets for a span that is already stored append their
 //! annotations to it, and a span may arrive before its parent: the tree is computed when a
@@ -6,7 +6,14 @@
 //! counts from its first packet (as Appdash's `RecentStore` does).
 //!
 //! The store is a cheap handle (`Clone` shares it). One mutex guards it; collecting a packet
-//! holds it for a map insert, and reads copy what they need out of it before building views.
+//! holds it for a map insert. [`Store::trace`] copies the trace's spans out before building
+//! its view; [`Store::traces`] keeps a summary per trace and rebuilds, under the lock, the
+//! summaries of the traces changed since the last listing.
+//!
+//! **Bytes.** Each stored annotation counts as its key and value lengths plus
+//! [`ANNOTATION_OVERHEAD`] bytes; when a packet would take the total past
+//! [`StoreConfig::max_bytes`], the oldest traces are evicted until it fits. A packet larger than
+//! the whole budget is dropped and counted.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,6 +35,20 @@ pub struct StoreConfig {
     pub max_spans_per_trace: usize,
     /// The most annotations kept per span; later ones are dropped and counted (default 10 000).
     pub max_annotations_per_span: usize,
+    /// The most annotation bytes kept in all (see the [module docs](self) for how they are
+    /// counted); the oldest traces are evicted to make room (default 256 MiB).
+    pub max_bytes: usize,
+}
+
+/// The fixed cost counted for each stored annotation, on top of its key and value lengths.
+pub const ANNOTATION_OVERHEAD: usize = 32;
+
+/// The bytes an annotation counts for against [`StoreConfig::max_bytes`].
+fn annotation_cost(a: &Annotation) -> usize {
+    a.key
+        .len()
+        .saturating_add(a.value.as_ref().map_or(0, Vec::len))
+        .saturating_add(ANNOTATION_OVERHEAD)
 }
 
 impl Default for StoreConfig {
@@ -37,6 +58,7 @@ impl Default for StoreConfig {
             max_age: Some(Duration::from_secs(30 * 60)),
             max_spans_per_trace: 10_000,
             max_annotations_per_span: 10_000,
+            max_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -49,12 +71,18 @@ pub struct StoreStats {
     pub traces: usize,
     /// Spans held now.
     pub spans: usize,
+    /// Annotation bytes held now, as counted against [`StoreConfig::max_bytes`].
+    pub bytes: usize,
     /// Packets collected since the store was made.
     pub packets: u64,
     /// Traces evicted because the count limit was reached.
     pub evicted_by_count: u64,
     /// Traces evicted because they grew older than the age limit.
     pub evicted_by_age: u64,
+    /// Traces evicted to keep the store within its byte budget.
+    pub evicted_by_bytes: u64,
+    /// Packets refused because they alone exceed the byte budget.
+    pub packets_too_large: u64,
     /// New spans refused because their trace held the most spans allowed.
     pub spans_dropped: u64,
     /// Annotations refused because their span held the most allowed.
@@ -151,6 +179,7 @@ struct Inner {
     /// Trace ids, oldest first.
     order: VecDeque<u64>,
     spans: usize,
+    bytes: usize,
     stats: StoreStats,
 }
 
@@ -160,6 +189,7 @@ struct TraceEntry {
     received: SystemTime,
     spans: HashMap<u64, usize>,
     raw: Vec<RawSpan>,
+    bytes: usize,
     summary: Option<TraceSummary>,
 }
 
@@ -193,10 +223,25 @@ impl Store {
     pub fn collect(&self, packet: CollectPacket) {
         let now = Instant::now();
         let config = &*self.config;
+        let max_annotations = config.max_annotations_per_span;
+        let mut annotations = packet.annotations;
+        let mut cut = truncate(&mut annotations, max_annotations);
+        // An upper bound of what this packet adds (the span may keep fewer annotations).
+        let cost = stored_cost(&annotations);
         let mut guard = self.lock();
         let inner = &mut *guard;
         inner.stats.packets += 1;
         inner.evict_expired(config, now);
+        if cost > config.max_bytes {
+            inner.stats.packets_too_large += 1;
+            return;
+        }
+        while inner.bytes.saturating_add(cost) > config.max_bytes {
+            if !inner.evict_oldest() {
+                break;
+            }
+            inner.stats.evicted_by_bytes += 1;
+        }
         let trace_id = packet.span_id.trace;
         if !inner.traces.contains_key(&trace_id) {
             while inner.traces.len() >= config.max_traces.max(1) {
@@ -212,6 +257,7 @@ impl Store {
                     received: SystemTime::now(),
                     spans: HashMap::new(),
                     raw: Vec::new(),
+                    bytes: 0,
                     summary: None,
                 },
             );
@@ -222,8 +268,6 @@ impl Store {
         };
         entry.summary = None;
         let span_id = packet.span_id.span;
-        let max_annotations = config.max_annotations_per_span;
-        let mut annotations = packet.annotations;
         if let Some(raw) = entry
             .spans
             .get(&span_id)
@@ -233,7 +277,11 @@ impl Store {
                 raw.parent = packet.span_id.parent;
             }
             let room = max_annotations.saturating_sub(raw.annotations.len());
-            inner.stats.annotations_dropped += truncate(&mut annotations, room);
+            cut += truncate(&mut annotations, room);
+            inner.stats.annotations_dropped += cut;
+            let added = stored_cost(&annotations);
+            entry.bytes = entry.bytes.saturating_add(added);
+            inner.bytes = inner.bytes.saturating_add(added);
             raw.annotations.extend(annotations);
             return;
         }
@@ -241,7 +289,10 @@ impl Store {
             inner.stats.spans_dropped += 1;
             return;
         }
-        inner.stats.annotations_dropped += truncate(&mut annotations, max_annotations);
+        inner.stats.annotations_dropped += cut;
+        let added = stored_cost(&annotations);
+        entry.bytes = entry.bytes.saturating_add(added);
+        inner.bytes = inner.bytes.saturating_add(added);
         entry.spans.insert(span_id, entry.raw.len());
         entry.raw.push(RawSpan {
             span_id,
@@ -262,6 +313,9 @@ impl Store {
     }
 
     /// The stored traces that match `filter`, newest first (by start time, then by arrival).
+    ///
+    /// Summaries are cached per trace; those of traces changed since they were last listed are
+    /// rebuilt while the store's lock is held.
     pub fn traces(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
         let mut list: Vec<(usize, TraceSummary)> = {
             let mut guard = self.lock();
@@ -325,6 +379,7 @@ impl Store {
         StoreStats {
             traces: inner.traces.len(),
             spans: inner.spans,
+            bytes: inner.bytes,
             ..inner.stats
         }
     }
@@ -335,7 +390,16 @@ impl Store {
         inner.traces.clear();
         inner.order.clear();
         inner.spans = 0;
+        inner.bytes = 0;
     }
+}
+
+/// What these annotations count for against [`StoreConfig::max_bytes`].
+fn stored_cost(annotations: &[Annotation]) -> usize {
+    annotations
+        .iter()
+        .map(annotation_cost)
+        .fold(0, usize::saturating_add)
 }
 
 /// Keeps at most `room` annotations; returns how many were cut.
@@ -352,6 +416,7 @@ impl Inner {
         };
         if let Some(entry) = self.traces.remove(&id) {
             self.spans = self.spans.saturating_sub(entry.raw.len());
+            self.bytes = self.bytes.saturating_sub(entry.bytes);
         }
         true
     }
@@ -493,5 +558,49 @@ mod tests {
         assert_eq!(store.stats().spans, 3);
         store.clear();
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn byte_budget_evicts_the_oldest_and_refuses_oversized_packets() {
+        // Each annotation: key "k" (1) + 9-byte value + overhead.
+        let each = 1 + 9 + ANNOTATION_OVERHEAD;
+        let ann = || Annotation::new("k", "123456789");
+        let store = Store::new(StoreConfig {
+            max_bytes: 5 * each,
+            ..StoreConfig::default()
+        });
+        for t in 1..=2 {
+            store.collect(packet(t, 1, 0, vec![ann(), ann()]));
+        }
+        assert_eq!(store.stats().bytes, 4 * each);
+        // Two more do not fit: trace 1, the oldest, goes.
+        store.collect(packet(3, 1, 0, vec![ann(), ann()]));
+        assert!(store.trace(1).is_none());
+        assert!(store.trace(2).is_some() && store.trace(3).is_some());
+        let stats = store.stats();
+        assert_eq!(stats.evicted_by_bytes, 1);
+        assert_eq!(stats.evicted_by_count, 0);
+        assert_eq!(stats.bytes, 4 * each);
+        assert_eq!(stats.traces, 2);
+        // Appending to a kept trace counts too, and evicts the oldest other trace.
+        store.collect(packet(3, 1, 0, vec![ann(), ann()]));
+        assert!(store.trace(2).is_none());
+        assert_eq!(
+            store.trace(3).unwrap().span(1).unwrap().annotations.len(),
+            4
+        );
+        assert_eq!(store.stats().evicted_by_bytes, 2);
+        assert_eq!(store.stats().bytes, 4 * each);
+        // A packet over the whole budget is refused without evicting anything.
+        store.collect(packet(4, 1, 0, vec![ann(); 6]));
+        let stats = store.stats();
+        assert!(store.trace(4).is_none());
+        assert!(store.trace(3).is_some());
+        assert_eq!(stats.packets_too_large, 1);
+        assert_eq!(stats.evicted_by_bytes, 2);
+        assert_eq!(stats.packets, 5);
+        assert!(stats.bytes <= 5 * each);
+        store.clear();
+        assert_eq!(store.stats().bytes, 0);
     }
 }
