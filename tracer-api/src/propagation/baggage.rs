@@ -85,11 +85,13 @@ impl<P: Propagator> Propagator for BaggageHeaders<P> {
         match self.inner.extract(carrier)? {
             Extracted::Context(mut context) => {
                 let items = extract_items(carrier)?;
-                if !items.is_empty() {
-                    let baggage = context.baggage_mut();
-                    for (k, v) in items.iter() {
-                        baggage.set(k, v);
-                    }
+                if context.baggage().is_empty() {
+                    // The usual case: the inner codec carries no baggage of its own.
+                    return Ok(Extracted::Context(context.with_baggage(items)));
+                }
+                let baggage = context.baggage_mut();
+                for (k, v) in items.iter() {
+                    baggage.set(k, v);
                 }
                 Ok(Extracted::Context(context))
             }

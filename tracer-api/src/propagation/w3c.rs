@@ -106,14 +106,12 @@ pub(crate) fn matching_trace_state(
     carrier: &dyn Extractor,
     context: &SpanContext,
 ) -> Option<Arc<str>> {
-    let parent = parse_traceparent(carrier.get(TRACEPARENT_HEADER)?).ok()?;
-    if parent.trace_id() != context.trace_id() {
-        return None;
-    }
-    carrier
+    // The cheap test first: almost every carrier has no `tracestate`.
+    let state = carrier
         .get(TRACESTATE_HEADER)
-        .filter(|s| is_acceptable_tracestate(s))
-        .map(Arc::<str>::from)
+        .filter(|s| is_acceptable_tracestate(s))?;
+    let parent = parse_traceparent(carrier.get(TRACEPARENT_HEADER)?).ok()?;
+    (parent.trace_id() == context.trace_id()).then(|| Arc::<str>::from(state))
 }
 
 fn traceparent_value(context: &SpanContext) -> String {
