@@ -2,8 +2,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use tracer_api::SpanRecord;
 
@@ -62,26 +60,12 @@ impl Encoding {
     /// Maps, validates and encodes `records` as one list appended to `out`. Spans Zipkin would
     /// reject are left out and counted in the returned [`Encoded::invalid`].
     pub fn encode_records(self, records: &[SpanRecord], out: &mut Vec<u8>) -> Encoded {
-        let mut mapper = Mapper::new();
-        let mut encoded = Encoded::default();
-        if self == Encoding::Json {
-            out.push(b'[');
-        }
-        for rec in records {
-            let span = mapper.map(rec);
-            if let Err(reason) = validate(&span) {
-                encoded.invalid.add(reason, 1);
-                encoded.first_invalid.get_or_insert(reason);
-                continue;
-            }
-            if self == Encoding::Json && encoded.spans > 0 {
-                out.push(b',');
-            }
-            self.write_span(&span, out);
-            encoded.spans += 1;
-        }
-        if self == Encoding::Json {
-            out.push(b']');
+        // One message with no size limit: it is never sealed early.
+        let (encoded, _) = self.encode_split(records, usize::MAX, out, |_, _| {});
+        if encoded.spans == 0 {
+            let (open, close, _) = self.delimiters();
+            out.extend_from_slice(open);
+            out.extend_from_slice(close);
         }
         encoded
     }
@@ -95,50 +79,78 @@ impl Encoding {
         records: &[SpanRecord],
         max_bytes: usize,
     ) -> (Vec<(Vec<u8>, usize)>, Encoded) {
-        let mut mapper = Mapper::new();
-        let mut encoded = Encoded::default();
         let mut messages = Vec::new();
-        let mut current: Vec<u8> = Vec::new();
-        let mut in_current = 0usize;
-        let mut one = Vec::new();
-        // JSON list brackets and separator.
-        let (open, close, sep): (&[u8], &[u8], &[u8]) = match self {
+        let mut current = Vec::new();
+        let (encoded, in_last) = self.encode_split(records, max_bytes, &mut current, |m, n| {
+            messages.push((m, n))
+        });
+        if in_last > 0 {
+            messages.push((current, in_last));
+        }
+        (messages, encoded)
+    }
+
+    /// The list's opening bracket, closing bracket and separator.
+    const fn delimiters(self) -> (&'static [u8], &'static [u8], &'static [u8]) {
+        match self {
             Encoding::Json => (b"[", b"]", b","),
             Encoding::Proto3 => (b"", b"", b""),
-        };
+        }
+    }
+
+    /// The routine both encoders share: maps, validates and writes each span straight into
+    /// `out`, the message being built (from its length on entry). When a span would take the
+    /// message over `max_bytes`, it is cut back out: dropped as too large when it cannot fit
+    /// in a message of its own, else the message is closed and handed to `sealed` with its
+    /// span count, and the span starts the next one in `out`. Returns what was done and the
+    /// number of spans in the last message, which is closed when it has any and left in `out`.
+    fn encode_split(
+        self,
+        records: &[SpanRecord],
+        max_bytes: usize,
+        out: &mut Vec<u8>,
+        mut sealed: impl FnMut(Vec<u8>, usize),
+    ) -> (Encoded, usize) {
+        let (open, close, sep) = self.delimiters();
+        let mut mapper = Mapper::new();
+        let mut encoded = Encoded::default();
+        let mut start = out.len();
+        let mut in_current = 0usize;
         for rec in records {
             let span = mapper.map(rec);
             if let Err(reason) = validate(&span) {
-                encoded.invalid.add(reason, 1);
-                encoded.first_invalid.get_or_insert(reason);
+                encoded.drop_invalid(reason);
                 continue;
             }
-            one.clear();
-            self.write_span(&span, &mut one);
-            if one.len() + open.len() + close.len() > max_bytes {
-                encoded.invalid.add(InvalidReason::TooLarge, 1);
-                encoded.first_invalid.get_or_insert(InvalidReason::TooLarge);
-                continue;
-            }
-            if in_current > 0 && current.len() + sep.len() + one.len() + close.len() > max_bytes {
-                current.extend_from_slice(close);
-                messages.push((std::mem::take(&mut current), in_current));
+            let mark = out.len();
+            let lead = if in_current == 0 { open } else { sep };
+            out.extend_from_slice(lead);
+            self.write_span(&span, out);
+            let size = (out.len() - start).saturating_add(close.len());
+            if size > max_bytes {
+                let span_len = out.len() - mark - lead.len();
+                if in_current == 0 || span_len.saturating_add(open.len() + close.len()) > max_bytes
+                {
+                    out.truncate(mark);
+                    encoded.drop_invalid(InvalidReason::TooLarge);
+                    continue;
+                }
+                let mut next = Vec::with_capacity(out.capacity());
+                next.extend_from_slice(open);
+                next.extend_from_slice(out.get(mark + lead.len()..).unwrap_or_default());
+                out.truncate(mark);
+                out.extend_from_slice(close);
+                sealed(std::mem::replace(out, next), in_current);
+                start = 0;
                 in_current = 0;
             }
-            if in_current == 0 {
-                current.extend_from_slice(open);
-            } else {
-                current.extend_from_slice(sep);
-            }
-            current.extend_from_slice(&one);
             in_current += 1;
             encoded.spans += 1;
         }
         if in_current > 0 {
-            current.extend_from_slice(close);
-            messages.push((current, in_current));
+            out.extend_from_slice(close);
         }
-        (messages, encoded)
+        (encoded, in_current)
     }
 }
 
@@ -194,63 +206,24 @@ pub struct Encoded {
     pub first_invalid: Option<InvalidReason>,
 }
 
-/// Logs dropped invalid spans at a bounded rate: the first drop at once, then at most one
-/// summary per interval.
-#[derive(Debug)]
-pub(crate) struct InvalidLog {
-    state: Mutex<LogState>,
-    interval: Duration,
-}
-
-#[derive(Debug, Default)]
-struct LogState {
-    last: Option<Instant>,
-    pending: InvalidCounts,
-}
-
-impl InvalidLog {
-    pub(crate) fn new(interval: Duration) -> InvalidLog {
-        InvalidLog {
-            state: Mutex::new(LogState::default()),
-            interval,
-        }
+impl Encoded {
+    fn drop_invalid(&mut self, reason: InvalidReason) {
+        self.invalid.add(reason, 1);
+        self.first_invalid.get_or_insert(reason);
     }
+}
 
-    /// Notes the invalid spans of one batch; logs when due. Returns true when it logged.
-    pub(crate) fn note(&self, encoded: &Encoded) -> bool {
-        if encoded.invalid.total() == 0 {
-            return false;
-        }
-        let Ok(mut st) = self.state.lock() else {
-            return false;
-        };
-        st.pending.merge(&encoded.invalid);
-        let now = Instant::now();
-        match st.last {
-            None => {
-                let reason = encoded
-                    .first_invalid
-                    .map(|r| r.to_string())
-                    .unwrap_or_default();
-                log::warn!(
-                    "zipkin: dropped {} span(s) Zipkin would reject ({}); first reason: {reason}; \
-                     further drops are summarised every {:?}",
-                    st.pending.total(),
-                    st.pending,
-                    self.interval
-                );
-            }
-            Some(last) if now.duration_since(last) >= self.interval => {
-                log::warn!(
-                    "zipkin: dropped {} invalid span(s) since the last report ({})",
-                    st.pending.total(),
-                    st.pending
-                );
-            }
-            Some(_) => return false,
-        }
-        st.last = Some(now);
-        st.pending = InvalidCounts::default();
-        true
+/// Logs the spans of one report attempt left out as invalid, at debug level: one line with
+/// the counts by reason. Dropped spans are counted by the export pipeline
+/// ([`Delivered::invalid`](tracer_api::export::Delivered::invalid), as an invalid drop),
+/// which logs drops itself at a bounded rate, so nothing here is logged above debug level;
+/// a retried batch logs again.
+pub(crate) fn log_invalid(encoded: &Encoded) {
+    if encoded.invalid.total() > 0 {
+        log::debug!(
+            "zipkin: left out {} span(s) Zipkin would reject ({})",
+            encoded.invalid.total(),
+            encoded.invalid
+        );
     }
 }

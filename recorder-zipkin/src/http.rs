@@ -26,7 +26,7 @@ use reqwest::{StatusCode, Url};
 use tracer_api::export::{Delivered, ReportError, Reporter};
 use tracer_api::SpanRecord;
 
-use crate::encode::{Encoding, InvalidLog};
+use crate::encode::{log_invalid, Encoding};
 use crate::BuildError;
 
 /// Longest part of an error response body kept in the error message.
@@ -40,7 +40,6 @@ pub struct HttpReporter {
     encoding: Encoding,
     gzip: bool,
     headers: HeaderMap,
-    invalid_log: InvalidLog,
     last_size: AtomicUsize,
 }
 
@@ -142,7 +141,6 @@ impl HttpReporter {
             encoding: s.encoding,
             gzip: s.gzip,
             headers,
-            invalid_log: InvalidLog::new(Duration::from_secs(10)),
             last_size: AtomicUsize::new(4096),
         })
     }
@@ -243,7 +241,7 @@ impl Reporter for HttpReporter {
         let hint = self.last_size.load(Ordering::Relaxed);
         let mut body = Vec::with_capacity(hint);
         let encoded = self.encoding.encode_records(batch, &mut body);
-        self.invalid_log.note(&encoded);
+        log_invalid(&encoded);
         let invalid = encoded.invalid.total();
         if encoded.spans == 0 {
             return Ok(Delivered { invalid });

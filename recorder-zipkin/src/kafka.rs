@@ -37,7 +37,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tracer_api::export::{Delivered, ReportError, Reporter};
 use tracer_api::SpanRecord;
 
-use crate::encode::{Encoding, InvalidLog};
+use crate::encode::{log_invalid, Encoding};
 use crate::BuildError;
 
 /// Zipkin's default Kafka topic.
@@ -55,7 +55,6 @@ pub struct KafkaReporter {
     max_message_bytes: usize,
     flush_timeout: Duration,
     brokers: String,
-    invalid_log: InvalidLog,
 }
 
 impl fmt::Debug for KafkaReporter {
@@ -126,7 +125,6 @@ impl KafkaReporter {
             max_message_bytes: s.max_message_bytes,
             flush_timeout: s.request_timeout.max(Duration::from_secs(1)),
             brokers: s.brokers,
-            invalid_log: InvalidLog::new(Duration::from_secs(10)),
         })
     }
 
@@ -171,7 +169,7 @@ fn classify(e: &KafkaError) -> ReportError {
 impl Reporter for KafkaReporter {
     async fn report(&self, batch: &[SpanRecord]) -> Result<Delivered, ReportError> {
         let (messages, encoded) = self.encoding.encode_messages(batch, self.max_message_bytes);
-        self.invalid_log.note(&encoded);
+        log_invalid(&encoded);
         let invalid = encoded.invalid.total();
         let mut deliveries = Vec::with_capacity(messages.len());
         for (payload, _) in &messages {

@@ -30,6 +30,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tracer_api::tags::{self, SpanKind};
 use tracer_api::{Sampling, SpanRecord, Value};
 
 use crate::model::{Annotation, Endpoint, Kind, Span, Tag, Text};
@@ -123,26 +124,23 @@ impl<'a> Mapper<'a> {
         let mut remote = Endpoint::default();
         for t in &rec.tags {
             let used = match &*t.key {
-                "span.kind" => t
-                    .value
-                    .as_str()
-                    .and_then(Kind::parse)
-                    .map(|k| kind = Some(k))
+                tags::SPAN_KIND => SpanKind::from_value(&t.value)
+                    .map(|k| kind = Some(Kind::from(k)))
                     .is_some(),
-                "peer.service" => match t.value.as_str() {
+                tags::PEER_SERVICE => match t.value.as_str() {
                     Some(s) if !s.is_empty() => {
                         remote.service_name = s;
                         true
                     }
                     _ => false,
                 },
-                "peer.ipv4" => peer_ipv4(&t.value)
+                tags::PEER_HOST_IPV4 => peer_ipv4(&t.value)
                     .map(|ip| remote.ipv4 = Some(ip))
                     .is_some(),
-                "peer.ipv6" => peer_ipv6(&t.value)
+                tags::PEER_HOST_IPV6 => peer_ipv6(&t.value)
                     .map(|ip| remote.ipv6 = Some(ip))
                     .is_some(),
-                "peer.port" => peer_port(&t.value).map(|p| remote.port = p).is_some(),
+                tags::PEER_PORT => peer_port(&t.value).map(|p| remote.port = p).is_some(),
                 _ => false,
             };
             if !used {
@@ -171,7 +169,7 @@ impl<'a> Mapper<'a> {
         for log in &rec.logs {
             let value = match log.fields.as_slice() {
                 [] => continue,
-                [only] if only.key == "event" => Text::Value(&only.value),
+                [only] if only.key == tags::log_fields::EVENT => Text::Value(&only.value),
                 fields => Text::Fields(fields),
             };
             self.annotations.push(Annotation {

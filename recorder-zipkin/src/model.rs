@@ -9,6 +9,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use tracer_api::tags::SpanKind;
 use tracer_api::{KeyValue, Value};
 
 /// The role of a span in an RPC or messaging exchange. No kind means a local span.
@@ -46,11 +47,20 @@ impl Kind {
     }
 
     /// Parses an OpenTracing `span.kind` value (`client`, `server`, `producer`, `consumer`,
-    /// in any case). Anything else is not a Zipkin kind.
+    /// in any ASCII case), as [`SpanKind::parse`] does. Anything else is not a Zipkin kind.
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Client, Kind::Server, Kind::Producer, Kind::Consumer]
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+        SpanKind::parse(s).map(Kind::from)
+    }
+}
+
+impl From<SpanKind> for Kind {
+    fn from(k: SpanKind) -> Kind {
+        match k {
+            SpanKind::Client => Kind::Client,
+            SpanKind::Server => Kind::Server,
+            SpanKind::Producer => Kind::Producer,
+            SpanKind::Consumer => Kind::Consumer,
+        }
     }
 }
 

@@ -268,8 +268,9 @@ pub(crate) fn write_text<S: Sink>(t: &Text<'_>, sink: &mut S) {
     }
 }
 
-/// Writes `s` lower-cased (Unicode simple lower-case mapping, per character), as Zipkin does
-/// for span and service names.
+/// Writes `s` lower-cased (Unicode full lower-case mapping per character, as
+/// [`char::to_lowercase`] does, so one character may become several), as Zipkin does for span
+/// and service names.
 pub(crate) fn write_lower<S: Sink>(s: &str, sink: &mut S) {
     if !s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
         sink.put(s);

@@ -8,8 +8,8 @@
 //! - `timestamp`, `duration` and annotation timestamps must be non-negative 64-bit
 //!   microseconds: a start before 1970 or a time so far out that it does not fit is an error
 //!   here (the server would silently zero it, and zipkin-go refuses it);
-//! - annotation values and tag keys must be text Zipkin can store: tag keys must not be
-//!   empty.
+//! - tag keys must not be empty. Annotation values and tag values are not checked: any text
+//!   is written as a JSON or proto3 string, which Zipkin stores as is.
 //!
 //! What the encoders already guarantee is not checked again: hex ids are lower-case and
 //! zero-padded, `kind` is upper-case, names and service names are lower-cased, ports fit in
@@ -99,7 +99,8 @@ pub fn validate(span: &Span<'_>) -> Result<(), InvalidReason> {
         return Err(InvalidReason::ZeroSpanId);
     }
     if span.timestamp < 0 {
-        return Err(if span.timestamp == i64::MIN {
+        // Mapping saturates a start too far before the epoch at `-i64::MAX`.
+        return Err(if span.timestamp <= -i64::MAX {
             InvalidReason::TimestampOutOfRange
         } else {
             InvalidReason::TimestampBeforeEpoch

@@ -43,6 +43,20 @@ fn model_rules() {
         }),
         Err(InvalidReason::TimestampOutOfRange)
     );
+    // Mapping saturates a start too far before the epoch at -i64::MAX.
+    for timestamp in [-i64::MAX, i64::MIN] {
+        assert_eq!(
+            validate(&Span { timestamp, ..ok }),
+            Err(InvalidReason::TimestampOutOfRange)
+        );
+    }
+    assert_eq!(
+        validate(&Span {
+            timestamp: -i64::MAX + 1,
+            ..ok
+        }),
+        Err(InvalidReason::TimestampBeforeEpoch)
+    );
     assert_eq!(
         validate(&Span { duration: -5, ..ok }),
         Err(InvalidReason::DurationOutOfRange)
@@ -119,6 +133,14 @@ fn far_future_times_are_invalid() {
         assert_eq!(enc.invalid.get(InvalidReason::TimestampOutOfRange), 1);
     }
     let mut rec = record(1, 2, None);
+    if let Some(t) =
+        SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(u64::from(u32::MAX) * 4_000_000))
+    {
+        rec.start = t;
+        let enc = Encoding::Json.encode_records(std::slice::from_ref(&rec), &mut Vec::new());
+        assert_eq!(enc.invalid.get(InvalidReason::TimestampOutOfRange), 1);
+    }
+    let mut rec = record(1, 2, None);
     rec.duration = Duration::MAX;
     let enc = Encoding::Json.encode_records(std::slice::from_ref(&rec), &mut Vec::new());
     assert_eq!(enc.invalid.get(InvalidReason::DurationOutOfRange), 1);
@@ -159,4 +181,26 @@ fn a_span_larger_than_the_limit_is_dropped_alone() {
     assert_eq!(enc.invalid.get(InvalidReason::TooLarge), 1);
     let ids: Vec<String> = messages.iter().flat_map(|(m, _)| json_ids(m)).collect();
     assert_eq!(ids, ["0000000000000001", "0000000000000003"]);
+}
+
+#[test]
+fn one_message_under_a_large_limit_is_the_records_encoding() {
+    let batch = bad_records();
+    for encoding in [Encoding::Json, Encoding::Proto3] {
+        let mut out = b"prefix".to_vec();
+        let enc = encoding.encode_records(&batch, &mut out);
+        let (messages, menc) = encoding.encode_messages(&batch, usize::MAX);
+        assert_eq!(enc, menc);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].1, 2);
+        assert_eq!(&out[6..], messages[0].0.as_slice(), "{encoding}");
+    }
+    // No valid span: an empty list for one request, no message at all for Kafka.
+    let empty = &bad_records()[1..2];
+    let mut out = Vec::new();
+    Encoding::Json.encode_records(empty, &mut out);
+    assert_eq!(out, b"[]");
+    let (messages, enc) = Encoding::Json.encode_messages(empty, 1000);
+    assert!(messages.is_empty());
+    assert_eq!(enc.invalid.total(), 1);
 }
