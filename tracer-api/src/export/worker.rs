@@ -2,8 +2,8 @@
 //! batches from the queue, keeps up to `max_in_flight` of them being sent, retries with backoff,
 //! answers flushes and runs the shutdown sequence.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{fence, Ordering::SeqCst};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{fence, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use crate::recorder::{DropCause, DropCounts, ExportReport};
 
 use super::config::{BatchConfig, ConfigError};
 use super::reporter::{ReportError, Reporter};
-use super::state::{Queued, Shared, Stage};
+use super::state::{Shared, Stage};
 
 /// A request from an application thread to the worker.
 #[derive(Debug)]
@@ -127,15 +127,19 @@ struct Worker<R> {
     seq_of: HashMap<tokio::task::Id, u64>,
     outstanding: BTreeSet<u64>,
     next_seq: u64,
-    /// A span taken from the queue that did not fit in the previous batch's bytes.
-    carry: Option<Queued>,
     last_cut: Instant,
     flushes: Vec<FlushWait>,
     shutdown: Option<ShutdownWait>,
     seed: u64,
     /// `accepted` at the previous pass: spans arriving since then keep the worker polling.
     last_accepted: u64,
+    /// When `accepted` last changed.
+    last_arrival: Instant,
 }
+
+/// After this long without a new span, sent batches are freed by the worker rather than
+/// handed to the recording threads.
+const RECYCLE_QUIET: Duration = Duration::from_millis(50);
 
 /// How often the worker looks at the queue while spans keep arriving.
 const POLL: Duration = Duration::from_millis(1);
@@ -153,12 +157,12 @@ impl<R: Reporter> Worker<R> {
             seq_of: HashMap::new(),
             outstanding: BTreeSet::new(),
             next_seq: 0,
-            carry: None,
             last_cut: Instant::now(),
             flushes: Vec::new(),
             shutdown: None,
             seed,
             last_accepted: 0,
+            last_arrival: Instant::now(),
         }
     }
 
@@ -181,6 +185,17 @@ impl<R: Reporter> Worker<R> {
             let accepted = self.shared.counters.accepted_total();
             let arriving = accepted != self.last_accepted;
             self.last_accepted = accepted;
+            let now = Instant::now();
+            if arriving {
+                self.last_arrival = now;
+            }
+            // Recording threads free spent spans while they keep recording; after a quiet
+            // moment the worker frees what they left.
+            let recording = now.saturating_duration_since(self.last_arrival) < RECYCLE_QUIET;
+            self.shared.recycling.store(recording, Relaxed);
+            if !recording {
+                self.shared.free_spent();
+            }
             if arriving && self.tasks.len() < self.config().max_in_flight {
                 // Busy: poll, so that `record` never has to wake us.
                 wake_at = wake_at.min(Instant::now() + POLL);
@@ -223,14 +238,14 @@ impl<R: Reporter> Worker<R> {
 
     /// Nothing queued, carried or in flight.
     fn idle(&self) -> bool {
-        self.carry.is_none() && self.tasks.is_empty() && self.shared.queue.level().spans == 0
+        self.tasks.is_empty() && self.shared.queue.level().spans == 0
     }
 
     fn next_wake(&self) -> Instant {
         let now = Instant::now();
         let interval = self.config().batch_interval;
         let can_cut = self.tasks.len() < self.config().max_in_flight;
-        let has_spans = self.carry.is_some() || self.shared.queue.level().spans > 0;
+        let has_spans = self.shared.queue.level().spans > 0;
         let mut at = if can_cut && has_spans {
             deadline_after(self.last_cut, interval)
         } else {
@@ -322,28 +337,29 @@ impl<R: Reporter> Worker<R> {
         while self.tasks.len() < self.config().max_in_flight {
             self.shared.wake_pending.store(false, SeqCst);
             let level = self.shared.queue.level();
-            let (carry_spans, carry_bytes) = match &self.carry {
-                Some(c) => (1, u64::from(c.size)),
-                None => (0, 0),
-            };
-            let spans = level.spans + carry_spans;
-            let full = spans >= max_spans || level.bytes + carry_bytes >= max_bytes;
+            // The level counts the carried spans too: they are released as they join a batch.
+            let spans = level.spans;
+            let full = spans >= max_spans || level.bytes >= max_bytes;
             if spans == 0 || !(full || force) {
                 break;
             }
-            let batch = self.take_batch(spans);
+            let batch = self.take_batch(spans, force);
             if batch.is_empty() {
                 break;
             }
             self.start_batch(batch);
             self.last_cut = now;
         }
-        if interval_due && self.carry.is_none() && self.shared.queue.level().spans == 0 {
+        if interval_due && self.shared.queue.level().spans == 0 {
             self.last_cut = now;
         }
     }
 
-    fn take_batch(&mut self, available: u64) -> Vec<SpanRecord> {
+    /// Takes up to a batch of spans: what was carried over, then chunks from the queue. When
+    /// the queue runs dry, it collects the threads' staged spans once if the batch is forced
+    /// (interval, flush, shutdown) or would otherwise be empty (a full batch is reserved but
+    /// still staged).
+    fn take_batch(&mut self, available: u64, force: bool) -> Vec<SpanRecord> {
         let max_spans = self.config().max_batch_spans;
         let max_bytes = self.config().max_batch_bytes as u64;
         let cap = usize::try_from(available)
@@ -351,23 +367,39 @@ impl<R: Reporter> Worker<R> {
             .min(max_spans);
         let mut batch = Vec::with_capacity(cap);
         let mut bytes = 0u64;
-        if let Some(c) = self.carry.take() {
-            bytes += u64::from(c.size);
-            batch.push(c.span);
-        }
-        while batch.len() < max_spans {
-            let Some(item) = self.shared.queue.pop() else {
-                break;
-            };
-            self.shared.counters.taken();
-            self.shared.queue.release(item.size);
-            if !batch.is_empty() && bytes + u64::from(item.size) > max_bytes {
-                self.carry = Some(item);
-                break;
+        let mut collected = false;
+        let mut carry = self
+            .shared
+            .carry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        'fill: loop {
+            while let Some(item) = carry.pop_front() {
+                let size = u64::from(item.size);
+                if batch.len() >= max_spans || (!batch.is_empty() && bytes + size > max_bytes) {
+                    carry.push_front(item);
+                    break 'fill;
+                }
+                bytes += size;
+                batch.push(item.span);
             }
-            bytes += u64::from(item.size);
-            batch.push(item.span);
+            match self.shared.queue.pop() {
+                Some(chunk) => {
+                    let spent = std::mem::replace(&mut *carry, VecDeque::from(chunk));
+                    self.shared.queue.recycle(Vec::from(spent));
+                }
+                None if !collected && (force || batch.is_empty()) => {
+                    self.shared.collect_staged();
+                    collected = true;
+                }
+                None => break,
+            }
         }
+        drop(carry);
+        // Spans leave the queue's accounting (and free their room) as they join a batch.
+        let spans = batch.len() as u64;
+        self.shared.counters.taken(spans);
+        self.shared.queue.release(spans, bytes);
         batch
     }
 
@@ -390,8 +422,7 @@ impl<R: Reporter> Worker<R> {
             return;
         }
         let now = Instant::now();
-        let carried = u64::from(self.carry.is_some());
-        let left = self.shared.counters.left_queue().saturating_sub(carried);
+        let left = self.shared.counters.left_queue();
         let oldest = self.outstanding.first().copied();
         let next_seq = self.next_seq;
         let shared = Arc::clone(&self.shared);
@@ -426,11 +457,6 @@ impl<R: Reporter> Worker<R> {
             while let Some(res) = self.tasks.join_next_with_id().await {
                 self.on_joined(res);
             }
-            if self.carry.take().is_some() {
-                self.shared
-                    .counters
-                    .dropped(Stage::Batch, DropCause::Shutdown, 1);
-            }
             let n = self.shared.drain_queue(DropCause::Shutdown);
             log::warn!(
                 "span export: shutdown deadline passed; {n} queued spans and the batches in flight were dropped"
@@ -443,6 +469,8 @@ impl<R: Reporter> Worker<R> {
         {
             log::warn!("span export: the reporter's shutdown did not finish by the deadline");
         }
+        self.shared.recycling.store(false, SeqCst);
+        self.shared.free_spent();
         self.shared.worker_gone.store(true, SeqCst);
         fence(SeqCst);
         self.shared.drain_queue(DropCause::AfterShutdown);
@@ -506,8 +534,25 @@ impl Drop for Unresolved {
     }
 }
 
+/// A batch being sent: retired (see [`Shared::retire_batch`]) however the job ends.
+struct Retire {
+    shared: Arc<Shared>,
+    batch: Vec<SpanRecord>,
+}
+
+impl Drop for Retire {
+    fn drop(&mut self) {
+        self.shared.retire_batch(std::mem::take(&mut self.batch));
+    }
+}
+
 impl<R: Reporter> BatchJob<R> {
     async fn send(self, batch: Vec<SpanRecord>) {
+        let batch = Retire {
+            shared: Arc::clone(&self.shared),
+            batch,
+        };
+        let batch = &batch.batch;
         let n = batch.len() as u64;
         let mut unresolved = Unresolved {
             shared: Arc::clone(&self.shared),
@@ -521,7 +566,7 @@ impl<R: Reporter> BatchJob<R> {
         loop {
             attempt = attempt.saturating_add(1);
             let outcome =
-                tokio::time::timeout(config.request_timeout, self.reporter.report(&batch)).await;
+                tokio::time::timeout(config.request_timeout, self.reporter.report(batch)).await;
             let (err, timed_out) = match outcome {
                 Ok(Ok(delivered)) => {
                     let invalid = delivered.invalid.min(n);
