@@ -10,7 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 use recorder_appdash::annotations::SpanEncoder;
 use recorder_zipkin::Encoding;
 use tracer_api::{
-    Baggage, Endpoint, KeyValue, LogRecord, Process, Sampling, SpanId, SpanRecord, TraceId,
+    Baggage, Endpoint, KeyValue, LogRecord, Process, References, Sampling, SpanId, SpanRecord,
+    TraceId,
 };
 
 use crate::util::{thread_cpu_ns, verdict, Table};
@@ -54,7 +55,7 @@ pub(crate) fn records(n: u64, rich: bool) -> Vec<SpanRecord> {
                 span_id: SpanId::from_u64(i.wrapping_mul(7919) | 1)
                     .unwrap_or_else(|| crate::fail("span id")),
                 parent_id: SpanId::from_u64(i.wrapping_mul(31) | 2),
-                references: Vec::new(),
+                references: References::new(),
                 operation: "GET /api/users".into(),
                 start: start + Duration::from_micros(i),
                 duration: Duration::from_micros(1234),

@@ -944,7 +944,7 @@ mod tests {
     use std::borrow::Cow;
     use std::sync::Arc;
     use std::time::Duration;
-    use tracer_api::{Baggage, KeyValue, Process, Sampling, SpanId, TraceId};
+    use tracer_api::{Baggage, KeyValue, Process, References, Sampling, SpanId, TraceId};
 
     fn at(secs: u64, nanos: u32) -> SystemTime {
         UNIX_EPOCH + Duration::new(secs, nanos)
@@ -955,7 +955,7 @@ mod tests {
             trace_id: TraceId::from_parts(0xdead, 1).unwrap(),
             span_id: SpanId::from_u64(2).unwrap(),
             parent_id: SpanId::from_u64(3),
-            references: Vec::new(),
+            references: References::new(),
             operation: Cow::Borrowed("testOperation"),
             start: at(1_451_747_045, 123_456_789),
             duration: Duration::from_nanos(76_543_211),
@@ -1050,7 +1050,8 @@ mod tests {
             reference(ReferenceKind::FollowsFrom, 3),
             reference(ReferenceKind::ChildOf, 0xabc),
             reference(ReferenceKind::FollowsFrom, 0x0123_4567_89ab_cdef),
-        ];
+        ]
+        .into();
         let s = |k: &str, v: &str| (k.to_owned(), Some(v.to_owned()));
         let got = pairs(&span_annotations(&r));
         let n = got.len();
@@ -1072,7 +1073,8 @@ mod tests {
         r.references = vec![
             reference(ReferenceKind::ChildOf, 3),
             reference(ReferenceKind::ChildOf, 4),
-        ];
+        ]
+        .into();
         r.tags.push(KeyValue::new("service.name", "override"));
         let got = pairs(&span_annotations(&r));
         let extras: Vec<_> = got
@@ -1103,7 +1105,8 @@ mod tests {
         r.references = vec![
             reference(ReferenceKind::FollowsFrom, 3),
             reference(ReferenceKind::ChildOf, 4),
-        ];
+        ]
+        .into();
         let mut go = SpanEncoder::new().with_extra_annotations(false);
         assert!(!go.extra_annotations());
         assert!(SpanEncoder::new().extra_annotations());

@@ -34,7 +34,8 @@ fn batch() -> Vec<SpanRecord> {
                 kind: ReferenceKind::ChildOf,
                 trace_id,
                 span_id: root,
-            }],
+            }]
+            .into(),
             operation: Cow::Borrowed("GET /api/v1/users/{id}"),
             start: t0 + Duration::from_micros(i * 37),
             duration: Duration::from_micros(1_234 + i),

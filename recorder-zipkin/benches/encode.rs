@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 use recorder_zipkin::mapping::Mapper;
 use recorder_zipkin::{json, proto, Encoding};
 use tracer_api::{
-    Baggage, Endpoint, KeyValue, LogRecord, Process, Sampling, SpanId, SpanRecord, TraceId,
+    Baggage, Endpoint, KeyValue, LogRecord, Process, References, Sampling, SpanId, SpanRecord,
+    TraceId,
 };
 
 fn records(n: u64) -> Vec<SpanRecord> {
@@ -33,7 +34,7 @@ fn records(n: u64) -> Vec<SpanRecord> {
             trace_id: TraceId::from_parts(0x7180c278b62e8f6a, i).unwrap(),
             span_id: SpanId::from_u64(i * 7919).unwrap(),
             parent_id: SpanId::from_u64(i * 31),
-            references: Vec::new(),
+            references: References::new(),
             operation: "GET /api/users".into(),
             start: start + Duration::from_micros(i),
             duration: Duration::from_micros(1234),

@@ -126,8 +126,10 @@ fn broker_down_is_a_retryable_error_in_bounded_time() {
     let t = Instant::now();
     let err = rt.block_on(r.report(&records(2))).unwrap_err();
     assert!(err.is_retryable(), "{err}");
+    // message.timeout.ms is 2.4 s here; librdkafka scans for timed-out messages about once a
+    // second and a loaded machine adds more: the bound only tells "bounded" from "hangs".
     assert!(
-        t.elapsed() < Duration::from_secs(10),
+        t.elapsed() < Duration::from_secs(30),
         "took {:?}",
         t.elapsed()
     );

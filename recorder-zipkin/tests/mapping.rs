@@ -221,7 +221,8 @@ fn parent_shared_debug_and_times() {
         kind: ReferenceKind::FollowsFrom,
         trace_id: TraceId::from_u128(1).unwrap(),
         span_id: SpanId::from_u64(9).unwrap(),
-    }];
+    }]
+    .into();
     rec.sampling = Sampling::Debug;
     rec.shared = true;
     rec.tags.push(KeyValue::new("span.kind", "server"));

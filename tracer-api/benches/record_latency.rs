@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tracer_api::export::{BatchConfig, BatchRecorder, Delivered, ReportError, Reporter};
-use tracer_api::{Baggage, KeyValue, Process, Recorder, Sampling, SpanId, SpanRecord, TraceId};
+use tracer_api::{
+    Baggage, KeyValue, Process, Recorder, References, Sampling, SpanId, SpanRecord, TraceId,
+};
 
 const SAMPLES: usize = 1_000_000;
 const CHUNK: usize = 50_000;
@@ -46,7 +48,7 @@ fn span() -> SpanRecord {
         trace_id: TraceId::from_u128(0xabc).unwrap(),
         span_id: SpanId::from_u64(7).unwrap(),
         parent_id: SpanId::from_u64(3),
-        references: Vec::new(),
+        references: References::new(),
         operation: Cow::Borrowed("GET /home"),
         start: SystemTime::now(),
         duration: Duration::from_micros(120),

@@ -61,7 +61,8 @@
 //! - [`propagation`]: carriers, codecs and the default composite propagator.
 //! - [`tags`]: the OpenTracing standard tag and log-field names.
 //! - [`global`]: the process-wide tracer (a no-op until set).
-//! - [`Recorder`], [`SpanRecord`], [`ExportReport`], [`NoopRecorder`], [`InMemoryRecorder`].
+//! - [`Recorder`], [`SpanRecord`] (with its [`References`]), [`ExportReport`],
+//!   [`NoopRecorder`], [`InMemoryRecorder`].
 //! - [`conformance`]: the API conformance suite recorder crates run.
 //!
 //! # Feature flags
@@ -110,7 +111,7 @@ mod value;
 pub use crate::context::{Baggage, Extracted, Sampling, SpanContext};
 pub use crate::id::{ParseIdError, SpanId, TraceId};
 pub use crate::propagation::{ExtractError, Extractor, Injector, Propagator};
-pub use crate::record::{Endpoint, Process, Reference, ReferenceKind, SpanRecord};
+pub use crate::record::{Endpoint, Process, Reference, ReferenceKind, References, SpanRecord};
 pub use crate::recorder::{
     DropCause, DropCounts, ExportReport, InMemoryRecorder, NoopRecorder, Recorder,
 };

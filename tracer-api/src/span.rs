@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::clock;
 use crate::context::{Extracted, Sampling, SpanContext};
 use crate::id::{new_span_id, new_trace_id};
-use crate::record::{Reference, ReferenceKind, SpanRecord};
+use crate::record::{Reference, ReferenceKind, References, SpanRecord};
 use crate::tags::{self, log_fields, SpanKind};
 use crate::tracer::Tracer;
 use crate::value::{KeyValue, LogRecord, Value};
@@ -197,13 +197,20 @@ impl<'a> SpanBuilder<'a> {
                 } else {
                     (new_span_id(), Some(p.span_id()))
                 };
-                let mut references = Vec::with_capacity(1 + more_references.len());
-                references.push(Reference {
+                let first = Reference {
                     kind,
                     trace_id: p.trace_id(),
                     span_id: p.span_id(),
-                });
-                references.extend(more_references);
+                };
+                // The parent alone is kept inline (no allocation); with more references, the
+                // builder's `Vec` becomes the list, the parent first.
+                let references = if more_references.is_empty() {
+                    References::from(first)
+                } else {
+                    let mut all = more_references;
+                    all.insert(0, first);
+                    References::from(all)
+                };
                 let context = SpanContext::child(
                     trace_id,
                     span_id,
@@ -216,7 +223,7 @@ impl<'a> SpanBuilder<'a> {
             }
             None => (
                 SpanContext::new(trace_id, new_span_id(), sampling),
-                Vec::new(),
+                References::new(),
             ),
         };
         let (start, start_instant) = match start_time {
@@ -266,7 +273,7 @@ struct SpanState {
     operation: Cow<'static, str>,
     start: SystemTime,
     start_instant: Option<Instant>,
-    references: Vec<Reference>,
+    references: References,
     tags: Vec<KeyValue>,
     logs: Vec<LogRecord>,
     shared: bool,

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracer_api::{
-    Baggage, Endpoint, KeyValue, LogRecord, Process, Reference, ReferenceKind, Sampling, SpanId,
-    SpanRecord, TraceId, Value,
+    Baggage, Endpoint, KeyValue, LogRecord, Process, Reference, ReferenceKind, References,
+    Sampling, SpanId, SpanRecord, TraceId, Value,
 };
 
 /// A `Vec<u8>` shared between the recorder (which writes) and the test (which reads).
@@ -50,7 +50,7 @@ fn base(process: &Arc<Process>, trace_id: TraceId, id: u64, op: &'static str) ->
         trace_id,
         span_id: sid(id),
         parent_id: None,
-        references: Vec::new(),
+        references: References::new(),
         operation: Cow::Borrowed(op),
         start: at(0),
         duration: Duration::ZERO,
@@ -96,7 +96,7 @@ pub(crate) fn fixture() -> Vec<SpanRecord> {
 
     let mut child = base(&frontend, t, 0x00f0_67aa_0ba9_02b8, "load profile");
     child.parent_id = Some(child_of_root.span_id);
-    child.references = vec![child_of_root];
+    child.references = vec![child_of_root].into();
     child.start = at(1_000);
     child.duration = Duration::from_nanos(5_000_250);
     child.tags = vec![
@@ -125,7 +125,8 @@ pub(crate) fn fixture() -> Vec<SpanRecord> {
             trace_id: t,
             span_id: sid(0xabc),
         },
-    ];
+    ]
+    .into();
     email.start = at(11_000);
     email.duration = Duration::from_millis(30);
     email.tags = vec![KeyValue::new("error", true)];
@@ -149,7 +150,8 @@ pub(crate) fn fixture() -> Vec<SpanRecord> {
         kind: ReferenceKind::ChildOf,
         trace_id: other,
         span_id: sid(6),
-    }];
+    }]
+    .into();
     orphan.start = at(500);
     orphan.duration = Duration::from_micros(250);
     orphan.tags = vec![KeyValue::new("amount", Value::F64(f64::NAN))];

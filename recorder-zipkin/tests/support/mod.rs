@@ -16,7 +16,9 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
-use tracer_api::{Baggage, KeyValue, LogRecord, Process, Sampling, SpanId, SpanRecord, TraceId};
+use tracer_api::{
+    Baggage, KeyValue, LogRecord, Process, References, Sampling, SpanId, SpanRecord, TraceId,
+};
 
 /// One request the server received.
 #[derive(Clone, Debug)]
@@ -374,7 +376,7 @@ pub fn record(trace: u128, id: u64, parent: Option<u64>) -> SpanRecord {
         trace_id: TraceId::from_u128(trace).unwrap(),
         span_id: SpanId::from_u64(id).unwrap(),
         parent_id: parent.map(|p| SpanId::from_u64(p).unwrap()),
-        references: Vec::new(),
+        references: References::new(),
         operation: "op".into(),
         start: SystemTime::UNIX_EPOCH + Duration::from_micros(1_472_470_996_199_000),
         duration: Duration::from_micros(207_000),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use tracer_api::export::{Delivered, ExportStats, ReportError, Reporter};
-use tracer_api::{Baggage, Process, Sampling, SpanId, SpanRecord, TraceId};
+use tracer_api::{Baggage, Process, References, Sampling, SpanId, SpanRecord, TraceId};
 
 /// A span whose clone allocates nothing (no tags, logs or baggage; a borrowed name).
 pub fn template() -> SpanRecord {
@@ -15,7 +15,7 @@ pub fn template() -> SpanRecord {
         trace_id: TraceId::from_u128(0x1234).unwrap(),
         span_id: SpanId::from_u64(1).unwrap(),
         parent_id: None,
-        references: Vec::new(),
+        references: References::new(),
         operation: Cow::Borrowed("op"),
         start: SystemTime::now(),
         duration: Duration::from_micros(5),
