@@ -236,6 +236,38 @@ impl SpanContext {
         self.trace_state.clone()
     }
 
+    /// What a child inherits: the baggage and the trace state, shared. Inlined where most
+    /// contexts carry neither, so that case costs two loads.
+    #[inline]
+    pub(crate) fn inheritance(&self) -> (Baggage, Option<Arc<str>>) {
+        if self.baggage.0.is_none() && self.trace_state.is_none() {
+            (Baggage::new(), None)
+        } else {
+            self.clone_inheritance()
+        }
+    }
+
+    #[inline(never)]
+    fn clone_inheritance(&self) -> (Baggage, Option<Arc<str>>) {
+        (self.baggage.clone(), self.trace_state.clone())
+    }
+
+    /// True when dropping the context frees or releases memory. Every field that owns memory
+    /// must be checked here: [`Span`](crate::Span) keeps its context in a `ManuallyDrop` and
+    /// calls [`release_memory`](Self::release_memory) when this is true.
+    #[inline(always)]
+    pub(crate) fn owns_memory(&self) -> bool {
+        self.baggage.0.is_some() || self.trace_state.is_some()
+    }
+
+    /// Drops what the context owns (see [`owns_memory`](Self::owns_memory)), leaving it
+    /// without baggage or trace state. The parts are moved out here and dropped out of line,
+    /// by value: that code never gets the context's address (see `Drop for Span`).
+    #[inline(always)]
+    pub(crate) fn release_memory(&mut self) {
+        release(std::mem::take(&mut self.baggage), self.trace_state.take());
+    }
+
     pub(crate) fn baggage_mut(&mut self) -> &mut Baggage {
         &mut self.baggage
     }
@@ -243,6 +275,13 @@ impl SpanContext {
     pub(crate) fn set_sampling(&mut self, sampling: Sampling) {
         self.sampling = sampling;
     }
+}
+
+/// Drops a context's baggage and trace state, out of line.
+#[inline(never)]
+fn release(baggage: Baggage, trace_state: Option<Arc<str>>) {
+    drop(baggage);
+    drop(trace_state);
 }
 
 /// What a propagator found in a carrier: a whole span context, or only a sampling decision

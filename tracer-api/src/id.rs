@@ -227,30 +227,55 @@ fn seed() -> u64 {
     h.finish() | 1
 }
 
-/// A fast per-thread random number (wyrand). Not cryptographic.
-#[inline]
-pub(crate) fn random_u64() -> u64 {
-    let step = |state: u64| {
-        let x = state.wrapping_add(0xa076_1d64_78bd_642f);
-        let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
-        (x, ((t >> 64) as u64) ^ (t as u64))
+const WY_INCREMENT: u64 = 0xa076_1d64_78bd_642f;
+
+/// wyrand's output function for one step of its (additive) state.
+#[inline(always)]
+fn wymix(x: u64) -> u64 {
+    let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+    ((t >> 64) as u64) ^ (t as u64)
+}
+
+/// `N` fast per-thread random numbers (wyrand), the same as `N` single steps would give, with
+/// one thread-local access; the steps do not depend on each other, so they run in parallel.
+/// Not cryptographic.
+#[inline(always)]
+fn random_words<const N: usize>() -> [u64; N] {
+    let from = |state: u64| -> [u64; N] {
+        std::array::from_fn(|i| wymix(state.wrapping_add(WY_INCREMENT.wrapping_mul(i as u64 + 1))))
     };
     RNG.try_with(|s| {
         let mut state = s.get();
         if state == 0 {
             state = seed();
         }
-        let (next, out) = step(state);
-        s.set(next);
-        out
+        s.set(state.wrapping_add(WY_INCREMENT.wrapping_mul(N as u64)));
+        from(state)
     })
     // Only during thread teardown: a fresh seed each time is still random enough.
-    .unwrap_or_else(|_| step(seed()).1)
+    .unwrap_or_else(|_| from(seed()))
+}
+
+/// A fast per-thread random number (wyrand). Not cryptographic.
+#[inline]
+pub(crate) fn random_u64() -> u64 {
+    let [x] = random_words::<1>();
+    x
 }
 
 /// A new random span id.
 #[inline]
 pub(crate) fn new_span_id() -> SpanId {
+    match SpanId::from_u64(random_u64()) {
+        Some(id) => id,
+        None => new_span_id_retry(),
+    }
+}
+
+/// After a zero (once in 2^64 ids): draw again.
+#[cold]
+#[inline(never)]
+fn new_span_id_retry() -> SpanId {
     loop {
         if let Some(id) = SpanId::from_u64(random_u64()) {
             return id;
@@ -258,19 +283,57 @@ pub(crate) fn new_span_id() -> SpanId {
     }
 }
 
+/// The trace id made of `low` and, for a 128-bit id, `high`, when it is a valid id of the
+/// asked width (a 128-bit id needs a non-zero high half).
+#[inline(always)]
+fn trace_id_of(wide: bool, low: u64, high: u64) -> Option<TraceId> {
+    let high = if wide { high } else { 0 };
+    // Both widths need one half non-zero: the high one for 128 bits, the low one for 64.
+    let must = if wide { high } else { low };
+    if must == 0 {
+        None
+    } else {
+        Some(TraceId { high, low })
+    }
+}
+
 /// A new random trace id of 128 bits (high half never zero) or 64 bits.
 #[inline]
 pub(crate) fn new_trace_id(wide: bool) -> TraceId {
+    let [low, high] = random_words::<2>();
+    match trace_id_of(wide, low, high) {
+        Some(id) => id,
+        None => new_trace_id_retry(wide),
+    }
+}
+
+/// After an invalid draw (once in 2^64): draw again.
+#[cold]
+#[inline(never)]
+fn new_trace_id_retry(wide: bool) -> TraceId {
     loop {
-        let low = random_u64();
-        let high = if wide { random_u64() } else { 0 };
-        if wide && high == 0 {
-            continue;
-        }
-        if let Some(id) = TraceId::from_parts(high, low) {
+        let [low, high] = random_words::<2>();
+        if let Some(id) = trace_id_of(wide, low, high) {
             return id;
         }
     }
+}
+
+/// A new root span's ids: a random trace id (as [`new_trace_id`]) and a random span id, drawn
+/// together with one thread-local access.
+#[inline]
+pub(crate) fn new_root_ids(wide: bool) -> (TraceId, SpanId) {
+    let [low, high, span] = random_words::<3>();
+    match (trace_id_of(wide, low, high), SpanId::from_u64(span)) {
+        (Some(trace), Some(span)) => (trace, span),
+        _ => new_root_ids_retry(wide),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn new_root_ids_retry(wide: bool) -> (TraceId, SpanId) {
+    (new_trace_id(wide), new_span_id())
 }
 
 #[cfg(test)]
@@ -330,5 +393,23 @@ mod tests {
         let a = new_span_id();
         let b = new_span_id();
         assert_ne!(a, b);
+        for _ in 0..1000 {
+            let (t, s) = new_root_ids(true);
+            assert!(t.is_128bit());
+            assert_ne!(t.low(), s.to_u64());
+            let (t, _) = new_root_ids(false);
+            assert!(!t.is_128bit());
+        }
+    }
+
+    #[test]
+    fn drawing_several_words_is_the_same_sequence_as_single_steps() {
+        RNG.with(|s| s.set(12345));
+        let one: Vec<u64> = (0..6).map(|_| random_u64()).collect();
+        RNG.with(|s| s.set(12345));
+        let [a, b] = random_words::<2>();
+        let [c, d, e] = random_words::<3>();
+        let [f] = random_words::<1>();
+        assert_eq!(one, vec![a, b, c, d, e, f]);
     }
 }

@@ -3,11 +3,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::clock;
-use crate::context::{Extracted, Sampling, SpanContext};
-use crate::id::{new_span_id, new_trace_id};
+use crate::context::{Baggage, Extracted, Sampling, SpanContext};
+use crate::id::{new_root_ids, new_span_id, new_trace_id, SpanId, TraceId};
 use crate::record::{Reference, ReferenceKind, References, SpanRecord};
 use crate::tags::{self, log_fields, SpanKind};
 use crate::tracer::Tracer;
@@ -126,7 +127,74 @@ impl<'a> SpanBuilder<'a> {
     }
 
     /// Starts the span.
+    #[inline(always)]
     pub fn start(self) -> Span {
+        // Inlined into the caller: an unsampled span is decided and made here, and the sampled
+        // work (and every rarer case) stays out of line.
+        if self.surely_unsampled() {
+            self.start_unsampled()
+        } else {
+            self.start_decided()
+        }
+    }
+
+    /// True when the span will not be sampled, decided without tags or the sampler's virtual
+    /// call: a no-op tracer, or (with no tags, hence no `sampling.priority`) a parent or a
+    /// caller that denied sampling, or a decision left to a tracer that never samples.
+    #[inline(always)]
+    fn surely_unsampled(&self) -> bool {
+        let inherited = match self.parent {
+            Some((_, p)) => p.sampling(),
+            None => self.sampling_hint.unwrap_or(Sampling::Deferred),
+        };
+        self.tracer.is_noop()
+            || (self.tags.is_empty()
+                && (inherited == Sampling::Deny
+                    || (inherited == Sampling::Deferred && self.tracer.never_samples())))
+    }
+
+    /// An unsampled span: ids and the parent's baggage, nothing else (what
+    /// [`start_decided`](Self::start_decided) makes of it too).
+    #[inline(always)]
+    fn start_unsampled(self) -> Span {
+        // Taken apart so each part's drop is inlined here, where the compiler can see that
+        // the vectors are empty and the name borrowed (the builder's whole drop is a call).
+        let SpanBuilder {
+            tracer,
+            operation,
+            parent,
+            more_references,
+            sampling_hint: _,
+            start_time: _,
+            tags,
+        } = self;
+        drop(operation);
+        drop(more_references);
+        drop(tags);
+        let context = match parent {
+            Some((_, p)) => {
+                let (baggage, trace_state) = p.inheritance();
+                SpanContext::child(
+                    p.trace_id(),
+                    new_span_id(),
+                    Some(p.span_id()),
+                    Sampling::Deny,
+                    baggage,
+                    trace_state,
+                )
+            }
+            None => {
+                let (trace_id, span_id) = new_root_ids(tracer.trace_id_128());
+                SpanContext::new(trace_id, span_id, Sampling::Deny)
+            }
+        };
+        Span::new(context, None)
+    }
+
+    /// Starts the span once the quick unsampled check has passed: decides sampling from tags,
+    /// the inherited decision and the sampler, then builds the sampled span.
+    #[inline(never)]
+    fn start_decided(self) -> Span {
         let SpanBuilder {
             tracer,
             operation,
@@ -159,7 +227,7 @@ impl<'a> SpanBuilder<'a> {
                 Some(_) if inherited == Sampling::Debug => Sampling::Debug,
                 Some(_) => Sampling::Accept,
                 None if inherited == Sampling::Deferred => {
-                    Sampling::from_sampled(tracer.sampler().should_sample(trace_id, &operation))
+                    Sampling::from_sampled(tracer.should_sample(trace_id, &operation))
                 }
                 None => inherited,
             }
@@ -178,10 +246,7 @@ impl<'a> SpanBuilder<'a> {
                 ),
                 None => SpanContext::new(trace_id, new_span_id(), sampling),
             };
-            return Span {
-                context,
-                state: None,
-            };
+            return Span::new(context, None);
         }
 
         // Zipkin-style joined spans: the server half of an RPC reuses the client's span id.
@@ -233,9 +298,9 @@ impl<'a> SpanBuilder<'a> {
                 (wall, Some(instant))
             }
         };
-        Span {
+        Span::new(
             context,
-            state: Some(SpanState {
+            Some(SpanState {
                 tracer: tracer.clone(),
                 operation,
                 start,
@@ -245,7 +310,7 @@ impl<'a> SpanBuilder<'a> {
                 logs: Vec::new(),
                 shared: share,
             }),
-        }
+        )
     }
 }
 
@@ -261,6 +326,7 @@ fn priority_value(value: &Value) -> Option<u64> {
     value.as_u64().or_else(|| value.as_bool().map(u64::from))
 }
 
+#[inline]
 fn set_tag(tags: &mut Vec<KeyValue>, key: Cow<'static, str>, value: Value) {
     match tags.iter_mut().find(|t| t.key == key) {
         Some(t) => t.value = value,
@@ -285,16 +351,20 @@ struct SpanState {
 /// dropped, exactly once; a sampled span is then handed to the tracer's recorder. An unsampled
 /// span keeps only its context: tags and logs on it cost a branch and allocate nothing.
 pub struct Span {
-    context: SpanContext,
+    // Both fields are dropped by `Drop for Span` (the state when it is recorded or discarded,
+    // the context's baggage and trace state explicitly), not by the compiler's drop code: that
+    // code is large enough to stay an out-of-line call, which keeps the span in memory, while
+    // an unsampled span without baggage needs two inlined checks. Every span ends in `drop`.
+    context: ManuallyDrop<SpanContext>,
     // Inline rather than boxed: one allocation fewer per sampled span.
-    state: Option<SpanState>,
+    state: ManuallyDrop<Option<SpanState>>,
 }
 
 impl fmt::Debug for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Span");
-        d.field("context", &self.context);
-        if let Some(s) = &self.state {
+        d.field("context", &*self.context);
+        if let Some(s) = &*self.state {
             d.field("operation", &s.operation)
                 .field("tags", &s.tags)
                 .field("logs", &s.logs.len());
@@ -304,6 +374,14 @@ impl fmt::Debug for Span {
 }
 
 impl Span {
+    #[inline(always)]
+    fn new(context: SpanContext, state: Option<SpanState>) -> Span {
+        Span {
+            context: ManuallyDrop::new(context),
+            state: ManuallyDrop::new(state),
+        }
+    }
+
     /// The span's context: pass it to children and to [`Tracer::inject`].
     #[inline]
     pub fn context(&self) -> &SpanContext {
@@ -323,7 +401,7 @@ impl Span {
 
     /// Renames the span.
     pub fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
-        if let Some(s) = &mut self.state {
+        if let Some(s) = &mut *self.state {
             s.operation = name.into();
         }
         self
@@ -338,12 +416,12 @@ impl Span {
         key: impl Into<Cow<'static, str>>,
         value: impl Into<Value>,
     ) -> &mut Self {
-        if let Some(s) = &mut self.state {
+        if let Some(s) = &mut *self.state {
             let key = key.into();
             let value = value.into();
             if key == tags::SAMPLING_PRIORITY && priority_value(&value) == Some(0) {
                 self.context.set_sampling(Sampling::Deny);
-                self.state = None;
+                *self.state = None;
                 return self;
             }
             set_tag(&mut s.tags, key, value);
@@ -367,7 +445,7 @@ impl Span {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        if let Some(s) = &mut self.state {
+        if let Some(s) = &mut *self.state {
             s.logs.push(LogRecord {
                 timestamp,
                 fields: fields.into_iter().collect(),
@@ -424,8 +502,8 @@ impl Span {
 
     /// Finishes the span now.
     #[inline]
-    pub fn finish(mut self) {
-        self.finish_with(None);
+    pub fn finish(self) {
+        // Dropping finishes it.
     }
 
     /// Finishes the span at an explicit time (clamped to the start time if earlier).
@@ -433,14 +511,37 @@ impl Span {
         self.finish_with(Some(at));
     }
 
-    #[inline]
+    #[inline(always)]
     fn finish_with(&mut self, end: Option<SystemTime>) {
-        if let Some(s) = self.state.take() {
-            self.record(s, end);
+        if let Some(state) = self.state.take() {
+            // What the record needs is moved or copied out here, so the out-of-line recording
+            // never gets the span's address: the compiler can then drop a span moved into
+            // `finish` without first copying its 200 bytes.
+            let cx = &mut *self.context;
+            let baggage = std::mem::take(cx.baggage_mut());
+            Span::record(
+                state,
+                cx.trace_id(),
+                cx.span_id(),
+                cx.parent_id(),
+                cx.sampling(),
+                baggage,
+                end,
+            );
         }
     }
 
-    fn record(&self, s: SpanState, end: Option<SystemTime>) {
+    /// Hands a finished span to its tracer's recorder.
+    #[inline(never)]
+    fn record(
+        s: SpanState,
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_id: Option<SpanId>,
+        sampling: Sampling,
+        baggage: Baggage,
+        end: Option<SystemTime>,
+    ) {
         let SpanState {
             tracer,
             operation,
@@ -459,17 +560,17 @@ impl Span {
                 .unwrap_or(Duration::ZERO),
         };
         let record = SpanRecord {
-            trace_id: self.context.trace_id(),
-            span_id: self.context.span_id(),
-            parent_id: self.context.parent_id(),
+            trace_id,
+            span_id,
+            parent_id,
             references,
             operation,
             start,
             duration,
             tags,
             logs,
-            baggage: self.context.baggage().clone(),
-            sampling: self.context.sampling(),
+            baggage,
+            sampling,
             shared,
             process: tracer.process().clone(),
         };
@@ -478,7 +579,56 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline(always)]
     fn drop(&mut self) {
         self.finish_with(None);
+        // The context's baggage and trace state: the only parts that own memory.
+        if self.context.owns_memory() {
+            self.context.release_memory();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::sampler::NeverSample;
+    use crate::{Baggage, Sampling, SpanContext, SpanId, TraceId, Tracer};
+
+    #[test]
+    fn spans_release_the_baggage_and_trace_state_they_share() {
+        let trace_state: Arc<str> = Arc::from("congo=t61rcWkgMzE");
+        let baggage: Baggage = [("k", "v")].into_iter().collect();
+        let parent = SpanContext::new(
+            TraceId::from_parts(0, 1).unwrap(),
+            SpanId::from_u64(2).unwrap(),
+            Sampling::Deny,
+        )
+        .with_baggage(baggage)
+        .with_trace_state(Some(trace_state.clone()));
+        for tracer in [
+            Tracer::noop(),
+            Tracer::builder().with_sampler(NeverSample).build().unwrap(),
+            Tracer::builder().build().unwrap(),
+        ] {
+            let mut child = tracer.span("child").child_of(&parent).start();
+            assert_eq!(Arc::strong_count(&trace_state), 3);
+            child.set_baggage_item("k2", "v2");
+            assert_eq!(child.baggage_item("k"), Some("v"));
+            child.finish();
+            assert_eq!(Arc::strong_count(&trace_state), 2);
+            // Revived by a priority (except on the no-op tracer): recorded, then released.
+            let child = tracer
+                .span("child")
+                .child_of(&parent)
+                .tag(crate::tags::SAMPLING_PRIORITY, 1)
+                .start();
+            assert_eq!(child.is_recording(), !tracer.is_noop());
+            assert_eq!(Arc::strong_count(&trace_state), 3);
+            drop(child);
+            assert_eq!(Arc::strong_count(&trace_state), 2);
+        }
+        assert_eq!(Arc::strong_count(&trace_state), 2);
     }
 }

@@ -1,5 +1,6 @@
 //! The [`Tracer`] and its builder.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -7,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::context::{Extracted, SpanContext};
+use crate::id::TraceId;
 use crate::propagation::{
     binary, default_propagator, ExtractError, Extractor, Injector, Propagator,
 };
 use crate::record::{Endpoint, Process};
 use crate::recorder::{ExportReport, NoopRecorder, Recorder};
-use crate::sampler::{AlwaysSample, Sampler};
+use crate::sampler::{AlwaysSample, NeverSample, Sampler};
 use crate::span::SpanBuilder;
 use crate::value::{KeyValue, Value};
 
@@ -31,7 +33,34 @@ struct TracerInner {
     propagator: Box<dyn Propagator>,
     trace_id_128: bool,
     share_span_ids: bool,
-    noop: bool,
+    mode: Mode,
+}
+
+/// What a tracer decides without asking its sampler: read on every span start, so the common
+/// samplers and the no-op tracer cost a byte load instead of a virtual call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Ask the sampler.
+    Ask,
+    /// The sampler is [`AlwaysSample`].
+    Always,
+    /// The sampler is [`NeverSample`].
+    Never,
+    /// [`Tracer::noop`]: every span is unsampled, whatever its parent or tags say.
+    Noop,
+}
+
+impl Mode {
+    /// The mode for a sampler, known from its type.
+    fn of(sampler: &dyn Any) -> Mode {
+        if sampler.is::<AlwaysSample>() {
+            Mode::Always
+        } else if sampler.is::<NeverSample>() {
+            Mode::Never
+        } else {
+            Mode::Ask
+        }
+    }
 }
 
 impl fmt::Debug for Tracer {
@@ -42,7 +71,7 @@ impl fmt::Debug for Tracer {
             .field("propagator", &self.inner.propagator)
             .field("trace_id_128", &self.inner.trace_id_128)
             .field("share_span_ids", &self.inner.share_span_ids)
-            .field("noop", &self.inner.noop)
+            .field("noop", &self.is_noop())
             .finish_non_exhaustive()
     }
 }
@@ -108,14 +137,30 @@ impl Tracer {
     }
 
     /// True for [`Tracer::noop`].
+    #[inline]
     pub fn is_noop(&self) -> bool {
-        self.inner.noop
+        self.inner.mode == Mode::Noop
     }
 
-    pub(crate) fn sampler(&self) -> &dyn Sampler {
-        &*self.inner.sampler
+    /// True when a new trace (or a caller's deferred decision) is never sampled: the no-op
+    /// tracer, or a [`NeverSample`] sampler.
+    #[inline]
+    pub(crate) fn never_samples(&self) -> bool {
+        matches!(self.inner.mode, Mode::Never | Mode::Noop)
     }
 
+    /// Whether the sampler records the trace `trace_id` starting with `operation`; the virtual
+    /// call is skipped for [`AlwaysSample`] and [`NeverSample`], which need no arguments.
+    #[inline]
+    pub(crate) fn should_sample(&self, trace_id: TraceId, operation: &str) -> bool {
+        match self.inner.mode {
+            Mode::Always => true,
+            Mode::Never | Mode::Noop => false,
+            Mode::Ask => self.inner.sampler.should_sample(trace_id, operation),
+        }
+    }
+
+    #[inline]
     pub(crate) fn trace_id_128(&self) -> bool {
         self.inner.trace_id_128
     }
@@ -149,6 +194,7 @@ impl std::error::Error for BuildError {}
 pub struct TracerBuilder {
     process: Process,
     sampler: Box<dyn Sampler>,
+    sampler_mode: Mode,
     recorder: Arc<dyn Recorder>,
     propagator: Box<dyn Propagator>,
     trace_id_128: bool,
@@ -172,6 +218,7 @@ impl Default for TracerBuilder {
         TracerBuilder {
             process: Process::default(),
             sampler: Box::new(AlwaysSample),
+            sampler_mode: Mode::Always,
             recorder: Arc::new(NoopRecorder),
             propagator: Box::new(default_propagator()),
             trace_id_128: true,
@@ -232,6 +279,7 @@ impl TracerBuilder {
 
     /// The sampler for new traces.
     pub fn with_sampler(mut self, sampler: impl Sampler + 'static) -> Self {
+        self.sampler_mode = Mode::of(&sampler);
         self.sampler = Box::new(sampler);
         self
     }
@@ -285,7 +333,7 @@ impl TracerBuilder {
                 propagator: self.propagator,
                 trace_id_128: self.trace_id_128,
                 share_span_ids: self.share_span_ids,
-                noop,
+                mode: if noop { Mode::Noop } else { self.sampler_mode },
             }),
         }
     }

@@ -213,3 +213,115 @@ fn a_false_sampling_priority_stops_recording() {
     span.finish();
     assert!(rec.is_empty());
 }
+
+#[test]
+fn unsampled_spans_keep_ids_parents_baggage_and_trace_state() {
+    let rec = InMemoryRecorder::new();
+    for wide in [true, false] {
+        let tracer = tracer_with(&rec)
+            .with_sampler(NeverSample)
+            .with_128bit_trace_ids(wide)
+            .build()
+            .unwrap();
+        let root = tracer.span("root").start();
+        let cx = root.context();
+        assert!(!root.is_recording());
+        assert_eq!(cx.sampling(), Sampling::Deny);
+        assert_eq!(cx.trace_id().is_128bit(), wide);
+        assert_eq!(cx.parent_id(), None);
+        assert_ne!(
+            cx.span_id(),
+            tracer.span("other").start().context().span_id()
+        );
+    }
+
+    // An unsampled caller with baggage and a W3C trace state: both reach the child.
+    let tracer = tracer_with(&rec).with_sampler(NeverSample).build().unwrap();
+    let mut headers = HashMap::new();
+    headers.insert(
+        "traceparent".to_owned(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".to_owned(),
+    );
+    headers.insert("tracestate".to_owned(), "congo=t61rcWkgMzE".to_owned());
+    headers.insert("ot-baggage-user".to_owned(), "alice".to_owned());
+    let remote = tracer.extract(&headers).unwrap();
+    let server = tracer.span("server").extracted(&remote).start();
+    let mut child = tracer.span("child").child_of(server.context()).start();
+    child.set_tag("ignored", 1);
+    for span in [&server, &child] {
+        assert!(!span.is_recording());
+        assert_eq!(
+            span.context().trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(span.context().trace_state(), Some("congo=t61rcWkgMzE"));
+        assert_eq!(span.baggage_item("user"), Some("alice"));
+    }
+    assert_eq!(
+        server
+            .context()
+            .parent_id()
+            .map(|id| id.to_string())
+            .as_deref(),
+        Some("00f067aa0ba902b7")
+    );
+    assert_eq!(
+        child.context().parent_id(),
+        Some(server.context().span_id())
+    );
+    child.finish();
+    server.finish();
+    assert!(rec.is_empty());
+
+    // A sampled parent still wins over a tracer that never samples new traces.
+    let sampled = remote.context().unwrap().clone();
+    let mut headers = HashMap::new();
+    headers.insert("x-b3-traceid".to_owned(), "463ac35c9f6413ad".to_owned());
+    headers.insert("x-b3-spanid".to_owned(), "a2fb4a1d1a96d312".to_owned());
+    headers.insert("x-b3-sampled".to_owned(), "1".to_owned());
+    let accepted = tracer.extract(&headers).unwrap();
+    tracer.span("kept").extracted(&accepted).start().finish();
+    assert_eq!(rec.take().len(), 1);
+    assert!(!sampled.is_sampled());
+}
+
+#[test]
+fn custom_samplers_are_asked_and_the_default_one_records_deferred_callers() {
+    #[derive(Debug)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+    impl tracer_api::Sampler for Counting {
+        fn should_sample(&self, _: tracer_api::TraceId, operation: &str) -> bool {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            operation == "yes"
+        }
+    }
+    let rec = InMemoryRecorder::new();
+    let counting = std::sync::Arc::new(Counting(Default::default()));
+    #[derive(Debug)]
+    struct Shared(std::sync::Arc<Counting>);
+    impl tracer_api::Sampler for Shared {
+        fn should_sample(&self, t: tracer_api::TraceId, operation: &str) -> bool {
+            self.0.should_sample(t, operation)
+        }
+    }
+    let tracer = tracer_with(&rec)
+        .with_sampler(Shared(counting.clone()))
+        .build()
+        .unwrap();
+    assert!(tracer.span("yes").start().is_recording());
+    assert!(!tracer.span("no").start().is_recording());
+    assert_eq!(counting.0.load(std::sync::atomic::Ordering::Relaxed), 2);
+
+    // The default sampler (always) decides for a caller that deferred.
+    let tracer = tracer_with(&rec).build().unwrap();
+    let mut headers = HashMap::new();
+    headers.insert("x-b3-traceid".to_owned(), "463ac35c9f6413ad".to_owned());
+    headers.insert("x-b3-spanid".to_owned(), "a2fb4a1d1a96d312".to_owned());
+    let remote = tracer.extract(&headers).unwrap();
+    assert_eq!(remote.sampling(), Sampling::Deferred);
+    assert!(tracer
+        .span("server")
+        .extracted(&remote)
+        .start()
+        .is_recording());
+}

@@ -35,6 +35,8 @@ fn unsampled_spans_allocate_nothing() {
         .unwrap();
     // Warm up thread-locals.
     tracer.span("warm").start().finish();
+    let mut with_baggage = tracer.span("with baggage").start();
+    with_baggage.set_baggage_item("k", "v");
     let before = ALLOCS.load(Ordering::Relaxed);
     for i in 0..1000u64 {
         let mut root = tracer.span("root").start();
@@ -48,6 +50,13 @@ fn unsampled_spans_allocate_nothing() {
         child.set_operation_name("renamed");
         child.finish();
         root.finish();
+        let mut shared = tracer
+            .span("shares the baggage")
+            .child_of(with_baggage.context())
+            .start();
+        shared.set_tag("a", i);
+        assert_eq!(shared.baggage_item("k"), Some("v"));
+        shared.finish();
     }
     let after = ALLOCS.load(Ordering::Relaxed);
     assert_eq!(after - before, 0, "unsampled spans allocated");
