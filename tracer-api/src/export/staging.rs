@@ -230,9 +230,9 @@ fn free_spent(shared: &Shared, staged: &mut Staged) {
             }
         }
     }
-    for _ in 0..FREE_PER_RECORD {
-        drop(staged.spent.pop());
-    }
+    // Dropped in place: only the fields that own memory are read, the record is not moved.
+    let keep = staged.spent.len().saturating_sub(FREE_PER_RECORD);
+    staged.spent.truncate(keep);
 }
 
 /// Moves a slot's staged spans to the shared queue as one chunk. The caller holds the slot's
