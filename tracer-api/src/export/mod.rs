@@ -73,13 +73,14 @@
 //!
 //! # Guarantees
 //!
-//! - **`record` never waits.** Each recording thread stages its spans in a small buffer of its
-//!   own (up to 64 spans, fewer when `max_batch_spans` is smaller) and hands the buffer to a
-//!   lock-free bounded ring ([`crossbeam_queue::ArrayQueue`]) in one push; room is reserved
-//!   per span with one compare-and-swap on a word holding the queued span count and bytes.
-//!   The buffer's lock is only ever *tried* by its thread (the worker takes it briefly when it
-//!   collects); if the worker holds it, the span goes to the ring on its own. When a full
-//!   batch is waiting, `record` wakes the worker at most once per worker pass. It never logs.
+//! - **`record` never waits.** Each recording thread stages its spans in a buffer of its own
+//!   (up to `max_batch_spans` spans and `max_batch_bytes`, at most 1 024 spans) and hands the
+//!   buffer to a lock-free bounded ring ([`crossbeam_queue::ArrayQueue`]) in one push; room is
+//!   reserved per span with one compare-and-swap on a word holding the queued span count and
+//!   bytes. The buffer's lock is only ever *tried* by its thread (the worker takes it briefly
+//!   when it collects); if the worker holds it, the span goes to the ring on its own. When a
+//!   full batch is waiting, `record` wakes the worker at most once per worker pass. It never
+//!   logs.
 //! - **Staged spans are never stuck.** They are queued for the accounting and the bounds; the
 //!   worker collects every thread's buffer when the batch interval passes, when a flush or
 //!   shutdown waits, and when a full batch is reserved but still staged, and a thread that
@@ -87,13 +88,15 @@
 //! - **Why staging:** handing each span over on its own made several cache lines travel between
 //!   the recording core and the worker's core per span (ring slot, indices, fill level), and
 //!   the worker freed each span's heap data into the recording thread's allocator arena, so
-//!   the two threads contended for its lock. Now the ring is touched once per chunk, and while
-//!   spans keep arriving the recording threads free sent spans themselves, two per `record`
-//!   call, so their memory returns to the thread that allocates the next spans.
-//! - **Allocation:** `record` allocates only to replace a handed-over buffer when the pool of
-//!   reused buffers (256 kept) is empty, and a thread's first `record` registers its buffer.
-//!   The ring is allocated once in [`BatchRecorder::new`]: one 32-byte slot per
-//!   `max_queue_spans` (2 MiB for the default 65 536).
+//!   the two threads contended for its lock. Now the ring is touched once per chunk, a full
+//!   chunk is sent as the batch without copying its spans, and while spans keep arriving the
+//!   recording threads free sent spans themselves, two per `record` call, so their memory
+//!   returns to the thread that allocates the next spans and the batch's buffer becomes that
+//!   thread's next staging buffer.
+//! - **Allocation:** `record` allocates only when it needs a staging buffer and none is free
+//!   for reuse, and a thread's first `record` registers its buffer. The ring is allocated once
+//!   in [`BatchRecorder::new`]: one 72-byte slot per `max_queue_spans` (4.5 MiB for the
+//!   default 65 536).
 //! - **Memory is bounded** by `max_queue_spans` and `max_queue_bytes` (estimated with
 //!   [`Reporter::estimated_size`], computed once per span; staged spans included), plus at
 //!   most `max_in_flight` batches and up to 8 sent batches waiting for the recording threads
@@ -181,8 +184,8 @@ pub use self::state::ExportStats;
 mod tests {
     #[test]
     fn slot_size_matches_the_docs() {
-        // A ring slot: one chunk (a Vec) and crossbeam's stamp.
-        let slot = std::mem::size_of::<Vec<super::state::Queued>>() + 8;
-        assert_eq!(slot, 32, "update the memory figures in the module docs");
+        // A ring slot: one chunk (two VecDeques) and crossbeam's stamp.
+        let slot = std::mem::size_of::<super::state::Chunk>() + 8;
+        assert_eq!(slot, 72, "update the memory figures in the module docs");
     }
 }

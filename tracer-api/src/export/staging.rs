@@ -3,8 +3,8 @@
 //!
 //! Handing every span to the worker on its own costs several cache-line transfers between cores
 //! per span (the ring slot, its index, the fill-level word the worker updates). A thread's own
-//! buffer stays in its own cache; the shared queue is touched once per chunk of up to
-//! [`STAGE_SPANS`] spans.
+//! buffer stays in its own cache; the shared queue is touched once per chunk of up to a batch
+//! (at most [`STAGE_SPANS`] spans), and a chunk that is a whole batch is sent as it is.
 //!
 //! Nothing is hidden by it:
 //!
@@ -22,21 +22,22 @@
 //! to the shared queue instead, so `record` never waits for the worker.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError, TryLockError, Weak};
 
 use crate::record::SpanRecord;
 
-use super::state::{Queued, Shared};
+use super::state::{Chunk, Queued, Shared};
 
 /// The most spans a thread stages before it hands them over (fewer when `max_batch_spans` is
 /// smaller).
-pub(crate) const STAGE_SPANS: usize = 64;
+pub(crate) const STAGE_SPANS: usize = 1024;
 
 /// The most estimated bytes a thread stages before it hands them over (fewer when
 /// `max_batch_bytes` is smaller).
-pub(crate) const STAGE_BYTES: u64 = 256 * 1024;
+pub(crate) const STAGE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// One thread's buffer for one recorder.
 pub(crate) struct Slot {
@@ -55,7 +56,7 @@ const SPENT_CHECK_EVERY: u32 = 16;
 /// A thread's staged spans, oldest first, and spent spans it frees a few at a time.
 #[derive(Debug, Default)]
 pub(crate) struct Staged {
-    spans: Vec<Queued>,
+    chunk: Chunk,
     bytes: u64,
     spent: Vec<SpanRecord>,
     /// `record` calls left before the thread looks for spent spans again, after finding none
@@ -64,12 +65,9 @@ pub(crate) struct Staged {
 }
 
 impl Staged {
-    /// Takes the oldest staged span (drop-oldest evicting). Linear in the few staged spans.
+    /// Takes the oldest staged span (drop-oldest evicting).
     pub(crate) fn pop_oldest(&mut self) -> Option<Queued> {
-        if self.spans.is_empty() {
-            return None;
-        }
-        let old = self.spans.remove(0);
+        let old = self.chunk.pop_front()?;
         self.bytes = self.bytes.saturating_sub(u64::from(old.size));
         Some(old)
     }
@@ -103,7 +101,7 @@ impl Registry {
     fn register(&self) -> Arc<Slot> {
         let slot = Arc::new(Slot {
             staged: Mutex::new(Staged {
-                spans: Vec::with_capacity(self.stage_spans),
+                chunk: Chunk::with_capacity(self.stage_spans),
                 bytes: 0,
                 spent: Vec::new(),
                 skip_spent_checks: 0,
@@ -194,15 +192,18 @@ pub(crate) fn stage(shared: &Arc<Shared>, item: Queued) -> Outcome {
         if !shared.admit(item.size, Some(&mut staged)) {
             return Some(false);
         }
-        staged.bytes += u64::from(item.size);
-        staged.spans.push(item);
-        free_spent(shared, &mut staged);
-        if staged.spans.len() >= shared.staging.stage_spans
-            || staged.bytes >= shared.staging.stage_bytes
-        {
-            return Some(hand_over(shared, &mut staged));
+        // A chunk never grows past a batch's bytes, so that it can be sent as it is.
+        let mut handed = false;
+        if staged.bytes + u64::from(item.size) > shared.staging.stage_bytes {
+            handed = hand_over(shared, &mut staged);
         }
-        Some(false)
+        staged.bytes += u64::from(item.size);
+        staged.chunk.push(item);
+        free_spent(shared, &mut staged);
+        if staged.chunk.len() >= shared.staging.stage_spans {
+            handed |= hand_over(shared, &mut staged);
+        }
+        Some(handed)
     });
     match (done, item) {
         (Ok(Some(handed_over)), _) => Outcome::Done { handed_over },
@@ -238,11 +239,21 @@ fn free_spent(shared: &Shared, staged: &mut Staged) {
 /// Moves a slot's staged spans to the shared queue as one chunk. The caller holds the slot's
 /// lock, so a collection by the worker never misses spans that are between the two.
 fn hand_over(shared: &Shared, staged: &mut Staged) -> bool {
-    if staged.spans.is_empty() {
+    if staged.chunk.is_empty() {
         return false;
     }
-    let fresh = shared.queue.spare_chunk(shared.staging.stage_spans);
-    let chunk = std::mem::replace(&mut staged.spans, fresh);
+    let capacity = shared.staging.stage_spans;
+    let mut fresh = shared.queue.spare_chunk(capacity);
+    if fresh.spans.capacity() < capacity {
+        // A recycled chunk whose spans left as a batch: reuse the buffer of a batch this
+        // thread has finished freeing, or make one.
+        if staged.spent.is_empty() && staged.spent.capacity() >= capacity {
+            fresh.spans = VecDeque::from(std::mem::take(&mut staged.spent));
+        } else {
+            fresh.spans.reserve(capacity);
+        }
+    }
+    let chunk = std::mem::replace(&mut staged.chunk, fresh);
     staged.bytes = 0;
     shared.push_chunk(chunk);
     true
@@ -260,7 +271,7 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner);
         slots.retain(|slot| {
             let mut staged = slot.staged.lock().unwrap_or_else(PoisonError::into_inner);
-            if staged.spans.is_empty() {
+            if staged.chunk.is_empty() {
                 // Nothing recorded since the last hand-over: free the spent spans here rather
                 // than keep them until the thread records again.
                 staged.spent = Vec::new();

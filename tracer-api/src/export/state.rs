@@ -232,14 +232,64 @@ pub(crate) struct Queued {
     pub(crate) size: u32,
 }
 
+/// Spans handed over together (oldest first) with their estimated sizes. A chunk that fits a
+/// batch becomes the batch as it is: its spans are not copied again.
+#[derive(Debug, Default)]
+pub(crate) struct Chunk {
+    pub(crate) spans: VecDeque<SpanRecord>,
+    pub(crate) sizes: VecDeque<u32>,
+}
+
+impl Chunk {
+    pub(crate) fn with_capacity(n: usize) -> Chunk {
+        Chunk {
+            spans: VecDeque::with_capacity(n),
+            sizes: VecDeque::with_capacity(n),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    pub(crate) fn push(&mut self, item: Queued) {
+        self.spans.push_back(item.span);
+        self.sizes.push_back(item.size);
+    }
+
+    /// Takes the oldest span.
+    pub(crate) fn pop_front(&mut self) -> Option<Queued> {
+        let span = self.spans.pop_front()?;
+        let size = self.sizes.pop_front().unwrap_or(0);
+        Some(Queued { span, size })
+    }
+
+    /// The spans and estimated bytes it holds.
+    pub(crate) fn totals(&self) -> (u64, u64) {
+        (
+            self.len() as u64,
+            self.sizes.iter().map(|&s| u64::from(s)).sum(),
+        )
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.spans.clear();
+        self.sizes.clear();
+    }
+}
+
 /// The queue: a lock-free ring of chunks (each the spans one thread handed over at once, see
 /// [`staging`](super::staging)), a pool of empty chunk buffers for reuse, and one atomic word
 /// holding the reserved span count (high 32 bits) and reserved bytes (low 32 bits), so both
 /// bounds are checked and taken in one compare-and-swap. Staged spans hold reservations too.
 #[derive(Debug)]
 pub(crate) struct SpanQueue {
-    ring: ArrayQueue<Vec<Queued>>,
-    spare: ArrayQueue<Vec<Queued>>,
+    ring: ArrayQueue<Chunk>,
+    spare: ArrayQueue<Chunk>,
     level: AtomicU64,
     max_spans: u64,
     max_bytes: u64,
@@ -257,12 +307,6 @@ const BYTES_MASK: u64 = ONE_SPAN - 1;
 
 /// Empty chunk buffers kept for reuse.
 const SPARE_CHUNKS: usize = 256;
-
-/// The spans and estimated bytes of a chunk.
-pub(crate) fn chunk_totals(chunk: &[Queued]) -> (u64, u64) {
-    let bytes = chunk.iter().map(|q| u64::from(q.size)).sum();
-    (chunk.len() as u64, bytes)
-}
 
 impl SpanQueue {
     fn new(max_spans: usize, max_bytes: usize) -> SpanQueue {
@@ -322,27 +366,27 @@ impl SpanQueue {
     }
 
     /// Pushes a chunk into the ring; gives it back if the ring is full.
-    pub(crate) fn push(&self, chunk: Vec<Queued>) -> Option<Vec<Queued>> {
+    pub(crate) fn push(&self, chunk: Chunk) -> Option<Chunk> {
         self.ring.push(chunk).err()
     }
 
     /// Takes the oldest chunk. The caller counts its spans, then calls
     /// [`release`](SpanQueue::release).
-    pub(crate) fn pop(&self) -> Option<Vec<Queued>> {
+    pub(crate) fn pop(&self) -> Option<Chunk> {
         self.ring.pop()
     }
 
-    /// An empty chunk buffer: a reused one, or a new one with room for `capacity` spans.
-    pub(crate) fn spare_chunk(&self, capacity: usize) -> Vec<Queued> {
+    /// An empty chunk: a reused one, or a new one with room for `capacity` spans.
+    pub(crate) fn spare_chunk(&self, capacity: usize) -> Chunk {
         self.spare
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(capacity))
+            .unwrap_or_else(|| Chunk::with_capacity(capacity))
     }
 
-    /// Keeps an emptied chunk buffer for reuse (or frees it when enough are kept).
-    pub(crate) fn recycle(&self, mut chunk: Vec<Queued>) {
+    /// Keeps an emptied chunk for reuse (or frees it when enough are kept).
+    pub(crate) fn recycle(&self, mut chunk: Chunk) {
         chunk.clear();
-        if chunk.capacity() > 0 {
+        if chunk.spans.capacity() > 0 || chunk.sizes.capacity() > 0 {
             let _ = self.spare.push(chunk);
         }
     }
@@ -359,7 +403,7 @@ pub(crate) struct Shared {
     /// The rest of the chunk the worker took last, waiting for the next batch. Still queued
     /// for the accounting; behind a lock (the worker's, uncontended) so that draining the
     /// queue at a deadline reaches it even while the worker is stuck in a reporter.
-    pub(crate) carry: Mutex<VecDeque<Queued>>,
+    pub(crate) carry: Mutex<Chunk>,
     /// Sent batches whose spans the recording threads free, a few per `record` call (see
     /// [`staging`](super::staging)). Used only while spans keep arriving; otherwise the
     /// worker frees them itself.
@@ -397,7 +441,7 @@ impl Shared {
         Shared {
             queue: SpanQueue::new(config.max_queue_spans, config.max_queue_bytes),
             staging: Registry::new(config.max_batch_spans, config.max_batch_bytes),
-            carry: Mutex::new(VecDeque::new()),
+            carry: Mutex::new(Chunk::default()),
             spent: ArrayQueue::new(SPENT_BATCHES),
             recycling: AtomicBool::new(false),
             config,
@@ -447,8 +491,8 @@ impl Shared {
         for _ in 0..MAX_EVICTIONS_PER_RECORD {
             if carry.is_empty() {
                 if let Some(chunk) = self.queue.pop() {
-                    let spent = std::mem::replace(&mut *carry, VecDeque::from(chunk));
-                    self.queue.recycle(Vec::from(spent));
+                    let spent = std::mem::replace(&mut *carry, chunk);
+                    self.queue.recycle(spent);
                 }
             }
             let old = match carry.pop_front() {
@@ -492,12 +536,12 @@ impl Shared {
     }
 
     /// Puts a chunk of admitted spans in the ring.
-    pub(crate) fn push_chunk(&self, chunk: Vec<Queued>) {
+    pub(crate) fn push_chunk(&self, chunk: Chunk) {
         if let Some(chunk) = self.queue.push(chunk) {
             // Every chunk holds at least one reservation and the ring has a slot per
             // reservable span, so this does not happen; if it did, the spans would be
             // counted, not lost.
-            let (spans, bytes) = chunk_totals(&chunk);
+            let (spans, bytes) = chunk.totals();
             self.counters
                 .dropped(Stage::Queue, DropCause::QueueFull, spans);
             self.queue.release(spans, bytes);
@@ -532,14 +576,14 @@ impl Shared {
         self.collect_staged();
         let mut n = {
             let mut carry = self.carry.lock().unwrap_or_else(PoisonError::into_inner);
-            let (spans, bytes) = chunk_totals(carry.make_contiguous());
+            let (spans, bytes) = carry.totals();
             carry.clear();
             self.counters.dropped(Stage::Queue, cause, spans);
             self.queue.release(spans, bytes);
             spans
         };
         while let Some(chunk) = self.queue.pop() {
-            let (spans, bytes) = chunk_totals(&chunk);
+            let (spans, bytes) = chunk.totals();
             self.counters.dropped(Stage::Queue, cause, spans);
             self.queue.release(spans, bytes);
             self.queue.recycle(chunk);

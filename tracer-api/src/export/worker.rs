@@ -2,7 +2,7 @@
 //! batches from the queue, keeps up to `max_in_flight` of them being sent, retries with backoff,
 //! answers flushes and runs the shutdown sequence.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{fence, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -362,10 +362,7 @@ impl<R: Reporter> Worker<R> {
     fn take_batch(&mut self, available: u64, force: bool) -> Vec<SpanRecord> {
         let max_spans = self.config().max_batch_spans;
         let max_bytes = self.config().max_batch_bytes as u64;
-        let cap = usize::try_from(available)
-            .unwrap_or(max_spans)
-            .min(max_spans);
-        let mut batch = Vec::with_capacity(cap);
+        let mut batch: Vec<SpanRecord> = Vec::new();
         let mut bytes = 0u64;
         let mut collected = false;
         let mut carry = self
@@ -373,26 +370,55 @@ impl<R: Reporter> Worker<R> {
             .carry
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        'fill: loop {
-            while let Some(item) = carry.pop_front() {
-                let size = u64::from(item.size);
-                if batch.len() >= max_spans || (!batch.is_empty() && bytes + size > max_bytes) {
-                    carry.push_front(item);
-                    break 'fill;
+        loop {
+            if carry.is_empty() {
+                match self.shared.queue.pop() {
+                    Some(chunk) => {
+                        let spent = std::mem::replace(&mut *carry, chunk);
+                        self.shared.queue.recycle(spent);
+                    }
+                    None if !collected && (force || batch.is_empty()) => {
+                        self.shared.collect_staged();
+                        collected = true;
+                        continue;
+                    }
+                    None => break,
                 }
-                bytes += size;
-                batch.push(item.span);
             }
-            match self.shared.queue.pop() {
-                Some(chunk) => {
-                    let spent = std::mem::replace(&mut *carry, VecDeque::from(chunk));
-                    self.shared.queue.recycle(Vec::from(spent));
+            // How many of the carried spans fit.
+            let room = max_spans.saturating_sub(batch.len());
+            let mut fit = 0;
+            let mut fit_bytes = bytes;
+            for &size in carry.sizes.iter().take(room) {
+                let size = u64::from(size);
+                if (batch.len() + fit > 0) && fit_bytes + size > max_bytes {
+                    break;
                 }
-                None if !collected && (force || batch.is_empty()) => {
-                    self.shared.collect_staged();
-                    collected = true;
+                fit_bytes += size;
+                fit += 1;
+            }
+            if fit == 0 {
+                break;
+            }
+            let whole = fit == carry.len();
+            if whole && batch.is_empty() {
+                // The common case: a thread's chunk is the batch, without copying its spans.
+                batch = Vec::from(std::mem::take(&mut carry.spans));
+                carry.sizes.clear();
+            } else {
+                if batch.capacity() == 0 {
+                    batch.reserve(
+                        usize::try_from(available)
+                            .unwrap_or(max_spans)
+                            .min(max_spans),
+                    );
                 }
-                None => break,
+                batch.extend(carry.spans.drain(..fit));
+                carry.sizes.drain(..fit);
+            }
+            bytes = fit_bytes;
+            if !whole {
+                break;
             }
         }
         drop(carry);
