@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::record::SpanRecord;
 use crate::recorder::{DropCause, ExportReport, Recorder};
 
-use super::config::{BatchConfig, ConfigError};
+use super::config::{BatchConfig, ConfigError, OverflowPolicy};
 use super::reporter::Reporter;
 use super::staging::{self, Outcome};
 use super::state::{ExportStats, Queued, Shared, Stage};
@@ -144,6 +144,14 @@ impl<R: Reporter> Recorder for BatchRecorder<R> {
             return;
         }
         let size = u32::try_from(self.inner.reporter.estimated_size(&span)).unwrap_or(u32::MAX);
+        if shared.config.overflow == OverflowPolicy::DropNewest && shared.queue.is_full_for(size) {
+            // A full queue (a slow or unreachable backend): the span is dropped, and the call
+            // touches nothing else (the staging buffer is not needed to refuse it).
+            shared
+                .counters
+                .dropped(Stage::Entry, DropCause::QueueFull, 1);
+            return;
+        }
         match staging::stage(shared, Queued { span, size }) {
             Outcome::Done { handed_over } => {
                 if handed_over {

@@ -39,7 +39,14 @@ pub(crate) const STAGE_SPANS: usize = 1024;
 /// `max_batch_bytes` is smaller).
 pub(crate) const STAGE_BYTES: u64 = 4 * 1024 * 1024;
 
-/// One thread's buffer for one recorder.
+/// The spans a thread stages before it hands them over, for a `max_batch_spans`.
+pub(crate) fn stage_spans(max_batch_spans: usize) -> usize {
+    STAGE_SPANS.min(max_batch_spans).max(1)
+}
+
+/// One thread's buffer for one recorder. Starts a cache line, so the lock and the fields a
+/// `record` call reads share as few lines as possible.
+#[repr(align(64))]
 pub(crate) struct Slot {
     staged: Mutex<Staged>,
     /// Set when the owning thread has exited; the registry forgets the slot once it is empty.
@@ -48,7 +55,7 @@ pub(crate) struct Slot {
 
 /// Spent spans (already exported or dropped) a recording thread frees per `record` call.
 /// More than one, so the thread frees faster than it records.
-const FREE_PER_RECORD: usize = 2;
+const FREE_PER_RECORD: usize = 1;
 
 /// With no spent spans at hand, a thread looks for more once per this many `record` calls.
 const SPENT_CHECK_EVERY: u32 = 16;
@@ -59,6 +66,8 @@ pub(crate) struct Staged {
     chunk: Chunk,
     bytes: u64,
     spent: Vec<SpanRecord>,
+    /// An emptied buffer of spent spans, kept as the next staging buffer.
+    reuse: Vec<SpanRecord>,
     /// `record` calls left before the thread looks for spent spans again, after finding none
     /// (the shared queue's indices live in the worker's cache: not worth a look per call).
     skip_spent_checks: u32,
@@ -93,17 +102,18 @@ impl Registry {
     pub(crate) fn new(max_batch_spans: usize, max_batch_bytes: usize) -> Registry {
         Registry {
             slots: Mutex::new(Vec::new()),
-            stage_spans: STAGE_SPANS.min(max_batch_spans).max(1),
+            stage_spans: stage_spans(max_batch_spans),
             stage_bytes: STAGE_BYTES.min(max_batch_bytes as u64).max(1),
         }
     }
 
-    fn register(&self) -> Arc<Slot> {
+    fn register(&self, chunk: Chunk) -> Arc<Slot> {
         let slot = Arc::new(Slot {
             staged: Mutex::new(Staged {
-                chunk: Chunk::with_capacity(self.stage_spans),
+                chunk,
                 bytes: 0,
                 spent: Vec::new(),
+                reuse: Vec::new(),
                 skip_spent_checks: 0,
             }),
             retired: AtomicBool::new(false),
@@ -164,19 +174,23 @@ pub(crate) fn stage(shared: &Arc<Shared>, item: Queued) -> Outcome {
             return None;
         };
         let key = Arc::as_ptr(shared);
-        let slot = match local.iter().position(|e| Weak::as_ptr(&e.shared) == key) {
-            Some(i) => local.get(i).map(|e| Arc::clone(&e.slot))?,
+        let index = match local.iter().position(|e| Weak::as_ptr(&e.shared) == key) {
+            Some(i) => i,
             None => {
                 local.retain(|e| e.shared.strong_count() > 0);
-                let slot = shared.staging.register();
+                let slot = shared
+                    .staging
+                    .register(shared.queue.spare_chunk(shared.staging.stage_spans));
                 local.push(LocalEntry {
                     shared: Arc::downgrade(shared),
-                    slot: Arc::clone(&slot),
+                    slot,
                 });
-                slot
+                local.len() - 1
             }
         };
-        drop(local);
+        // The borrow is kept (nothing below calls back into `stage`): no reference count
+        // traffic on the slot.
+        let slot = &local.get(index)?.slot;
         let mut staged = match slot.staged.try_lock() {
             Ok(staged) => staged,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
@@ -224,7 +238,16 @@ fn free_spent(shared: &Shared, staged: &mut Staged) {
             return;
         }
         match shared.spent.pop() {
-            Some(batch) => drop(std::mem::replace(&mut staged.spent, batch)),
+            Some(batch) => {
+                let emptied = std::mem::replace(&mut staged.spent, batch);
+                // Keep the emptied buffer as the next staging buffer: a new one would be
+                // fresh memory, page-faulted in while `record` fills it.
+                if staged.reuse.capacity() < emptied.capacity() {
+                    staged.reuse = emptied;
+                } else {
+                    shared.queue.return_buffer(emptied);
+                }
+            }
             None => {
                 staged.skip_spent_checks = SPENT_CHECK_EVERY - 1;
                 return;
@@ -247,10 +270,12 @@ fn hand_over(shared: &Shared, staged: &mut Staged) -> bool {
     if fresh.spans.capacity() < capacity {
         // A recycled chunk whose spans left as a batch: reuse the buffer of a batch this
         // thread has finished freeing, or make one.
-        if staged.spent.is_empty() && staged.spent.capacity() >= capacity {
+        if staged.reuse.capacity() >= capacity {
+            fresh.spans = VecDeque::from(std::mem::take(&mut staged.reuse));
+        } else if staged.spent.is_empty() && staged.spent.capacity() >= capacity {
             fresh.spans = VecDeque::from(std::mem::take(&mut staged.spent));
         } else {
-            fresh.spans.reserve(capacity);
+            fresh.spans = VecDeque::from(shared.queue.take_buffer());
         }
     }
     let chunk = std::mem::replace(&mut staged.chunk, fresh);
@@ -274,7 +299,7 @@ impl Shared {
             if staged.chunk.is_empty() {
                 // Nothing recorded since the last hand-over: free the spent spans here rather
                 // than keep them until the thread records again.
-                staged.spent = Vec::new();
+                self.queue.return_buffer(std::mem::take(&mut staged.spent));
             }
             hand_over(self, &mut staged);
             // A retired slot's thread is gone: nothing will be staged there again.

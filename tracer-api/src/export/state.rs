@@ -30,11 +30,17 @@ use std::sync::{Mutex, PoisonError, TryLockError};
 use crossbeam_queue::ArrayQueue;
 use tokio::sync::Notify;
 
-use crate::record::SpanRecord;
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::context::{Baggage, Sampling};
+use crate::id::{new_span_id, new_trace_id};
+use crate::record::{Process, References, SpanRecord};
 use crate::recorder::{DropCause, DropCounts};
 
 use super::config::{BatchConfig, OverflowPolicy};
-use super::staging::{Registry, Staged};
+use super::staging::{stage_spans, Registry, Staged};
 
 /// A snapshot of a [`BatchRecorder`](super::BatchRecorder)'s accounting, since it was created.
 ///
@@ -241,13 +247,6 @@ pub(crate) struct Chunk {
 }
 
 impl Chunk {
-    pub(crate) fn with_capacity(n: usize) -> Chunk {
-        Chunk {
-            spans: VecDeque::with_capacity(n),
-            sizes: VecDeque::with_capacity(n),
-        }
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
@@ -290,6 +289,10 @@ impl Chunk {
 pub(crate) struct SpanQueue {
     ring: ArrayQueue<Chunk>,
     spare: ArrayQueue<Chunk>,
+    /// Empty span buffers (of `buffer_spans` capacity) for staging, their memory already
+    /// touched: filling a fresh buffer would page-fault inside `record`.
+    buffers: ArrayQueue<Vec<SpanRecord>>,
+    buffer_spans: usize,
     level: AtomicU64,
     max_spans: u64,
     max_bytes: u64,
@@ -308,15 +311,70 @@ const BYTES_MASK: u64 = ONE_SPAN - 1;
 /// Empty chunk buffers kept for reuse.
 const SPARE_CHUNKS: usize = 256;
 
+/// Staging buffers beyond a full queue's worth: batches in flight, spent batches, threads'
+/// buffers.
+const EXTRA_BUFFERS: usize = 24;
+
 impl SpanQueue {
-    fn new(max_spans: usize, max_bytes: usize) -> SpanQueue {
-        SpanQueue {
+    fn new(max_spans: usize, max_bytes: usize, buffer_spans: usize) -> SpanQueue {
+        let buffer_spans = buffer_spans.max(1);
+        // Enough buffers for a full queue, plus the batches in flight and spent.
+        let buffers = max_spans.div_ceil(buffer_spans) + EXTRA_BUFFERS;
+        let queue = SpanQueue {
             // Every chunk holds at least one reserved span, so the ring never fills first.
             ring: ArrayQueue::new(max_spans.max(1)),
             spare: ArrayQueue::new(SPARE_CHUNKS),
+            buffers: ArrayQueue::new(buffers),
+            buffer_spans,
             level: AtomicU64::new(0),
             max_spans: max_spans as u64,
             max_bytes: max_bytes as u64,
+        };
+        queue.prefill_buffers(buffers);
+        queue
+    }
+
+    /// Allocates the staging buffers up front and writes every slot once, so their pages are
+    /// mapped before the first `record` (as a preallocated ring's would be).
+    fn prefill_buffers(&self, n: usize) {
+        let filler = SpanRecord {
+            trace_id: new_trace_id(false),
+            span_id: new_span_id(),
+            parent_id: None,
+            references: References::new(),
+            operation: Cow::Borrowed(""),
+            start: SystemTime::UNIX_EPOCH,
+            duration: Duration::ZERO,
+            tags: Vec::new(),
+            logs: Vec::new(),
+            baggage: Baggage::new(),
+            sampling: Sampling::Accept,
+            shared: false,
+            process: Arc::new(Process::default()),
+        };
+        for _ in 0..n {
+            let mut buffer = Vec::with_capacity(self.buffer_spans);
+            buffer.resize(self.buffer_spans, filler.clone());
+            buffer.clear();
+            if self.buffers.push(buffer).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// An empty staging buffer: a prepared one, or a new one when all are in use.
+    pub(crate) fn take_buffer(&self) -> Vec<SpanRecord> {
+        self.buffers
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.buffer_spans))
+    }
+
+    /// Gives a span buffer back for reuse, freeing its spans (or frees it when enough are
+    /// kept or it is too small).
+    pub(crate) fn return_buffer(&self, mut buffer: Vec<SpanRecord>) {
+        buffer.clear();
+        if buffer.capacity() >= self.buffer_spans {
+            let _ = self.buffers.push(buffer);
         }
     }
 
@@ -360,6 +418,12 @@ impl SpanQueue {
         }
     }
 
+    /// True when a span of `size` bytes does not fit right now.
+    pub(crate) fn is_full_for(&self, size: u32) -> bool {
+        let level = self.level();
+        level.spans + 1 > self.max_spans || level.bytes + u64::from(size) > self.max_bytes
+    }
+
     /// True when a span of `size` bytes could never fit, even in an empty queue.
     pub(crate) fn never_fits(&self, size: u32) -> bool {
         u64::from(size) > self.max_bytes
@@ -378,9 +442,10 @@ impl SpanQueue {
 
     /// An empty chunk: a reused one, or a new one with room for `capacity` spans.
     pub(crate) fn spare_chunk(&self, capacity: usize) -> Chunk {
-        self.spare
-            .pop()
-            .unwrap_or_else(|| Chunk::with_capacity(capacity))
+        self.spare.pop().unwrap_or_else(|| Chunk {
+            spans: VecDeque::from(self.take_buffer()),
+            sizes: VecDeque::with_capacity(capacity),
+        })
     }
 
     /// Keeps an emptied chunk for reuse (or frees it when enough are kept).
@@ -439,7 +504,11 @@ const MAX_EVICTIONS_PER_RECORD: usize = 64;
 impl Shared {
     pub(crate) fn new(config: BatchConfig) -> Shared {
         Shared {
-            queue: SpanQueue::new(config.max_queue_spans, config.max_queue_bytes),
+            queue: SpanQueue::new(
+                config.max_queue_spans,
+                config.max_queue_bytes,
+                stage_spans(config.max_batch_spans),
+            ),
             staging: Registry::new(config.max_batch_spans, config.max_batch_bytes),
             carry: Mutex::new(Chunk::default()),
             spent: ArrayQueue::new(SPENT_BATCHES),
@@ -515,17 +584,20 @@ impl Shared {
     /// A batch is done with: its spans go to the recording threads to free while spans keep
     /// arriving, and are freed here otherwise.
     pub(crate) fn retire_batch(&self, batch: Vec<SpanRecord>) {
-        if batch.is_empty() || !self.recycling.load(Relaxed) {
+        if !self.recycling.load(Relaxed) {
+            self.queue.return_buffer(batch);
             return;
         }
         // When enough are waiting, this one is freed here.
-        drop(self.spent.push(batch));
+        if let Err(batch) = self.spent.push(batch) {
+            self.queue.return_buffer(batch);
+        }
     }
 
     /// Frees the spent batches nobody picked up.
     pub(crate) fn free_spent(&self) {
         while let Some(batch) = self.spent.pop() {
-            drop(batch);
+            self.queue.return_buffer(batch);
         }
     }
 
@@ -599,7 +671,7 @@ mod tests {
 
     #[test]
     fn reservation_bounds_spans_and_bytes() {
-        let q = SpanQueue::new(3, 100);
+        let q = SpanQueue::new(3, 100, 2);
         assert!(q.try_reserve(40).is_some());
         assert!(q.try_reserve(40).is_some());
         assert!(q.try_reserve(40).is_none(), "bytes bound");
