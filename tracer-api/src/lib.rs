@@ -77,10 +77,9 @@
 //! # Export pipeline
 //!
 //! With the `export` feature, `export::BatchRecorder<R: export::Reporter>` is the [`Recorder`]
-//! the recorder crates build on: `record` stages the span in a buffer of the calling thread,
-//! handed in chunks to a bounded lock-free queue (bounded by span count and estimated bytes,
-//! staged spans included; overflow drops the newest or the oldest span and counts it), and
-//! returns without waiting; a worker thread with its own tokio runtime cuts
+//! the recorder crates build on: `record` moves the span into a bounded, preallocated,
+//! lock-free queue (bounded by span count and estimated bytes; overflow drops the newest or the
+//! oldest span and counts it) and returns; a worker thread with its own tokio runtime cuts
 //! batches by size, bytes and interval, keeps several in flight, enforces a per-request
 //! timeout, retries with exponential backoff and jitter, and logs failures at a bounded rate.
 //! `flush` and `shutdown` take a deadline, work from sync code and inside any runtime, and

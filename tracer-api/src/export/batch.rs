@@ -1,7 +1,7 @@
 //! [`BatchRecorder`]: the handle applications and tracers hold.
 
 use std::fmt;
-use std::sync::atomic::{Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{fence, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,9 +13,12 @@ use crate::recorder::{DropCause, ExportReport, Recorder};
 
 use super::config::{BatchConfig, ConfigError, OverflowPolicy};
 use super::reporter::Reporter;
-use super::staging::{self, Outcome};
-use super::state::{ExportStats, Queued, Shared, Stage};
+use super::state::{ExportStats, Level, Queued, Shared, Stage};
 use super::worker::{self, report_now, worker_deadline, Command};
+
+/// Under [`OverflowPolicy::DropOldest`], the most spans one `record` call evicts to make room
+/// before it drops the new span instead (bounds the call's work).
+const MAX_EVICTIONS_PER_RECORD: usize = 64;
 
 /// A [`Recorder`] that queues finished spans and sends them in batches through a [`Reporter`]
 /// from a worker thread of its own. See the [module documentation](super) for the guarantees.
@@ -128,15 +131,34 @@ impl<R: Reporter> BatchRecorder<R> {
             Err(_) => self.call(timeout, shutdown),
         }
     }
+
+    /// Under drop-oldest: evicts queued spans until one of `size` bytes fits.
+    fn make_room(&self, size: u32) -> Option<Level> {
+        let shared = &*self.inner.shared;
+        if shared.queue.never_fits(size) {
+            return None;
+        }
+        for _ in 0..MAX_EVICTIONS_PER_RECORD {
+            let old = shared.queue.pop()?;
+            shared
+                .counters
+                .dropped(Stage::Queue, DropCause::QueueFull, 1);
+            shared.queue.release(old.size);
+            drop(old);
+            if let Some(level) = shared.queue.try_reserve(size) {
+                return Some(level);
+            }
+        }
+        None
+    }
 }
 
 impl<R: Reporter> Recorder for BatchRecorder<R> {
-    /// Queues the span, or counts it as dropped. Never waits: the span goes into this
-    /// thread's staging buffer (a lock only the worker's periodic collection also takes, and
-    /// only tried here), which moves to the shared lock-free queue as one chunk when it holds
-    /// a few dozen spans; see the module documentation for the costs.
+    /// Queues the span, or counts it as dropped. Never waits and never allocates: the span
+    /// moves into a slot of the ring allocated when the recorder was built (see the module
+    /// documentation for the costs).
     fn record(&self, span: SpanRecord) {
-        let shared = &self.inner.shared;
+        let shared = &*self.inner.shared;
         if shared.closed.load(Relaxed) {
             shared
                 .counters
@@ -144,30 +166,49 @@ impl<R: Reporter> Recorder for BatchRecorder<R> {
             return;
         }
         let size = u32::try_from(self.inner.reporter.estimated_size(&span)).unwrap_or(u32::MAX);
-        if shared.config.overflow == OverflowPolicy::DropNewest && shared.queue.is_full_for(size) {
-            // A full queue (a slow or unreachable backend): the span is dropped, and the call
-            // touches nothing else (the staging buffer is not needed to refuse it).
+        let level = match shared.queue.try_reserve(size) {
+            Some(level) => level,
+            None => {
+                let room = match shared.config.overflow {
+                    OverflowPolicy::DropNewest => None,
+                    OverflowPolicy::DropOldest => self.make_room(size),
+                };
+                match room {
+                    Some(level) => level,
+                    None => {
+                        shared
+                            .counters
+                            .dropped(Stage::Entry, DropCause::QueueFull, 1);
+                        return;
+                    }
+                }
+            }
+        };
+        shared.counters.accepted();
+        if let Some(item) = shared.queue.push(Queued { span, size }) {
+            // Reservations never exceed the ring's capacity, so this does not happen; if it
+            // did, the span would be counted, not lost.
             shared
                 .counters
-                .dropped(Stage::Entry, DropCause::QueueFull, 1);
+                .dropped(Stage::Queue, DropCause::QueueFull, 1);
+            shared.queue.release(item.size);
             return;
         }
-        match staging::stage(shared, Queued { span, size }) {
-            Outcome::Done { handed_over } => {
-                if handed_over {
-                    shared.after_hand_over();
-                }
-            }
-            Outcome::Unstaged(item) => {
-                // The worker is collecting this thread's buffer right now (or the thread is
-                // being torn down): queue the span on its own.
-                if shared.admit(item.size, None) {
-                    let mut chunk = shared.queue.spare_chunk(1);
-                    chunk.push(item);
-                    shared.push_chunk(chunk);
-                    shared.after_hand_over();
-                }
-            }
+        // Pairs with the fence in the worker's final drain: either the worker sees this span,
+        // or this call sees that the worker is gone and drops it itself.
+        fence(SeqCst);
+        if shared.worker_gone.load(Relaxed) {
+            shared.drain_queue(DropCause::AfterShutdown);
+            return;
+        }
+        let config = &shared.config;
+        if (level.spans >= config.max_batch_spans as u64
+            || level.bytes >= config.max_batch_bytes as u64)
+            && shared.parked.load(SeqCst)
+            && !shared.wake_pending.load(Relaxed)
+            && !shared.wake_pending.swap(true, SeqCst)
+        {
+            shared.notify.notify_one();
         }
     }
 

@@ -73,34 +73,21 @@
 //!
 //! # Guarantees
 //!
-//! - **`record` never waits.** Each recording thread stages its spans in a buffer of its own
-//!   (up to `max_batch_spans` spans and `max_batch_bytes`, at most 1 024 spans) and hands the
-//!   buffer to a lock-free bounded ring ([`crossbeam_queue::ArrayQueue`]) in one push; room is
-//!   reserved per span with one compare-and-swap on a word holding the queued span count and
-//!   bytes. The buffer's lock is only ever *tried* by its thread (the worker takes it briefly
-//!   when it collects); if the worker holds it, the span goes to the ring on its own. When a
-//!   full batch is waiting, `record` wakes the worker at most once per worker pass. It never
-//!   logs.
-//! - **Staged spans are never stuck.** They are queued for the accounting and the bounds; the
-//!   worker collects every thread's buffer when the batch interval passes, when a flush or
-//!   shutdown waits, and when a full batch is reserved but still staged, and a thread that
-//!   exits hands its buffer over. A span recorded before `flush` is in the flush.
-//! - **Why staging:** handing each span over on its own made several cache lines travel between
-//!   the recording core and the worker's core per span (ring slot, indices, fill level), and
-//!   the worker freed each span's heap data into the recording thread's allocator arena, so
-//!   the two threads contended for its lock. Now the ring is touched once per chunk, a full
-//!   chunk is sent as the batch without copying its spans, and while spans keep arriving the
-//!   recording threads free sent spans themselves, two per `record` call, so their memory
-//!   returns to the thread that allocates the next spans and the batch's buffer becomes that
-//!   thread's next staging buffer.
-//! - **Allocation:** `record` allocates only when it needs a staging buffer and none is free
-//!   for reuse, and a thread's first `record` registers its buffer. The ring is allocated once
-//!   in [`BatchRecorder::new`]: one 72-byte slot per `max_queue_spans` (4.5 MiB for the
-//!   default 65 536).
+//! - **`record` never waits.** It reserves room with one compare-and-swap on a word holding the
+//!   queued span count and bytes, pushes into a lock-free bounded ring
+//!   ([`crossbeam_queue::ArrayQueue`]), and, when a full batch is waiting, wakes the worker at
+//!   most once per worker pass. No lock is taken that the worker could hold. It never logs.
+//! - **`record` never allocates.** The span moves into a slot of a ring allocated once, in
+//!   [`BatchRecorder::new`]: `max_queue_spans` slots of about
+//!   `size_of::<SpanRecord>() + 16` bytes (208 bytes on 64-bit targets, so 13 MiB for
+//!   the default 65 536 spans), independent of the spans' own heap data, which
+//!   `max_queue_bytes` bounds. A growable queue would allocate blocks on the hot path; a ring
+//!   of boxed spans would allocate a box per span. The price of the preallocated ring is that
+//!   memory up front: lower `max_queue_spans` to save it. Spans evicted under drop-oldest are
+//!   freed on the recording thread.
 //! - **Memory is bounded** by `max_queue_spans` and `max_queue_bytes` (estimated with
-//!   [`Reporter::estimated_size`], computed once per span; staged spans included), plus at
-//!   most `max_in_flight` batches and up to 8 sent batches waiting for the recording threads
-//!   to free them (freed by the worker after 50 ms without new spans). A span that does not fit is dropped (newest or oldest, per
+//!   [`Reporter::estimated_size`], computed once per span), plus at most `max_in_flight`
+//!   batches. A span that does not fit is dropped (newest or oldest, per
 //!   [`OverflowPolicy`]) and counted as [`DropCause::QueueFull`](crate::DropCause::QueueFull).
 //! - **The worker owns its thread and runtime.** The pipeline works the same with no runtime,
 //!   a current-thread runtime or a one-worker multi-thread runtime; no runtime is ever created
@@ -131,7 +118,7 @@
 //!
 //! | field | default | meaning |
 //! |---|---|---|
-//! | `max_queue_spans` | 65 536 | spans the queue holds, staged ones included |
+//! | `max_queue_spans` | 65 536 | spans the queue holds (ring allocated up front) |
 //! | `max_queue_bytes` | 32 MiB | estimated bytes the queue holds |
 //! | `overflow` | `DropNewest` | which span a full queue drops |
 //! | `max_batch_spans` | 512 | spans per batch |
@@ -167,7 +154,6 @@
 mod batch;
 mod config;
 mod reporter;
-mod staging;
 mod state;
 mod worker;
 
@@ -184,8 +170,14 @@ pub use self::state::ExportStats;
 mod tests {
     #[test]
     fn slot_size_matches_the_docs() {
-        // A ring slot: one chunk (two VecDeques) and crossbeam's stamp.
-        let slot = std::mem::size_of::<super::state::Chunk>() + 8;
-        assert_eq!(slot, 72, "update the memory figures in the module docs");
+        let slot = std::mem::size_of::<super::state::Queued>() + 8;
+        println!(
+            "SpanRecord: {} bytes, ring slot: {slot} bytes",
+            std::mem::size_of::<crate::SpanRecord>()
+        );
+        assert!(
+            slot <= 256,
+            "update the memory figures in the module docs: {slot}"
+        );
     }
 }

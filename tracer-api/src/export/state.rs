@@ -23,24 +23,15 @@
 //! a few times), which makes it an exact picture of one instant whenever the counters are not
 //! changing faster than it can read them.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::{Mutex, PoisonError, TryLockError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 
 use crossbeam_queue::ArrayQueue;
 use tokio::sync::Notify;
 
-use std::borrow::Cow;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-use crate::context::{Baggage, Sampling};
-use crate::id::{new_span_id, new_trace_id};
-use crate::record::{Process, References, SpanRecord};
+use crate::record::SpanRecord;
 use crate::recorder::{DropCause, DropCounts};
 
-use super::config::{BatchConfig, OverflowPolicy};
-use super::staging::{stage_spans, Registry, Staged};
+use super::config::BatchConfig;
 
 /// A snapshot of a [`BatchRecorder`](super::BatchRecorder)'s accounting, since it was created.
 ///
@@ -153,8 +144,8 @@ impl Counters {
         self.accepted.0.fetch_add(1, SeqCst);
     }
 
-    pub(crate) fn taken(&self, n: u64) {
-        self.taken.0.fetch_add(n, SeqCst);
+    pub(crate) fn taken(&self) {
+        self.taken.0.fetch_add(1, SeqCst);
     }
 
     pub(crate) fn exported(&self, n: u64) {
@@ -238,61 +229,12 @@ pub(crate) struct Queued {
     pub(crate) size: u32,
 }
 
-/// Spans handed over together (oldest first) with their estimated sizes. A chunk that fits a
-/// batch becomes the batch as it is: its spans are not copied again.
-#[derive(Debug, Default)]
-pub(crate) struct Chunk {
-    pub(crate) spans: VecDeque<SpanRecord>,
-    pub(crate) sizes: VecDeque<u32>,
-}
-
-impl Chunk {
-    pub(crate) fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    pub(crate) fn push(&mut self, item: Queued) {
-        self.spans.push_back(item.span);
-        self.sizes.push_back(item.size);
-    }
-
-    /// Takes the oldest span.
-    pub(crate) fn pop_front(&mut self) -> Option<Queued> {
-        let span = self.spans.pop_front()?;
-        let size = self.sizes.pop_front().unwrap_or(0);
-        Some(Queued { span, size })
-    }
-
-    /// The spans and estimated bytes it holds.
-    pub(crate) fn totals(&self) -> (u64, u64) {
-        (
-            self.len() as u64,
-            self.sizes.iter().map(|&s| u64::from(s)).sum(),
-        )
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.spans.clear();
-        self.sizes.clear();
-    }
-}
-
-/// The queue: a lock-free ring of chunks (each the spans one thread handed over at once, see
-/// [`staging`](super::staging)), a pool of empty chunk buffers for reuse, and one atomic word
-/// holding the reserved span count (high 32 bits) and reserved bytes (low 32 bits), so both
-/// bounds are checked and taken in one compare-and-swap. Staged spans hold reservations too.
+/// The queue: a ring allocated up front, plus one atomic word holding the reserved span count
+/// (high 32 bits) and reserved bytes (low 32 bits), so both bounds are checked and taken in one
+/// compare-and-swap.
 #[derive(Debug)]
 pub(crate) struct SpanQueue {
-    ring: ArrayQueue<Chunk>,
-    spare: ArrayQueue<Chunk>,
-    /// Empty span buffers (of `buffer_spans` capacity) for staging, their memory already
-    /// touched: filling a fresh buffer would page-fault inside `record`.
-    buffers: ArrayQueue<Vec<SpanRecord>>,
-    buffer_spans: usize,
+    ring: ArrayQueue<Queued>,
     level: AtomicU64,
     max_spans: u64,
     max_bytes: u64,
@@ -308,73 +250,13 @@ pub(crate) struct Level {
 const ONE_SPAN: u64 = 1 << 32;
 const BYTES_MASK: u64 = ONE_SPAN - 1;
 
-/// Empty chunk buffers kept for reuse.
-const SPARE_CHUNKS: usize = 256;
-
-/// Staging buffers beyond a full queue's worth: batches in flight, spent batches, threads'
-/// buffers.
-const EXTRA_BUFFERS: usize = 24;
-
 impl SpanQueue {
-    fn new(max_spans: usize, max_bytes: usize, buffer_spans: usize) -> SpanQueue {
-        let buffer_spans = buffer_spans.max(1);
-        // Enough buffers for a full queue, plus the batches in flight and spent.
-        let buffers = max_spans.div_ceil(buffer_spans) + EXTRA_BUFFERS;
-        let queue = SpanQueue {
-            // Every chunk holds at least one reserved span, so the ring never fills first.
+    fn new(max_spans: usize, max_bytes: usize) -> SpanQueue {
+        SpanQueue {
             ring: ArrayQueue::new(max_spans.max(1)),
-            spare: ArrayQueue::new(SPARE_CHUNKS),
-            buffers: ArrayQueue::new(buffers),
-            buffer_spans,
             level: AtomicU64::new(0),
             max_spans: max_spans as u64,
             max_bytes: max_bytes as u64,
-        };
-        queue.prefill_buffers(buffers);
-        queue
-    }
-
-    /// Allocates the staging buffers up front and writes every slot once, so their pages are
-    /// mapped before the first `record` (as a preallocated ring's would be).
-    fn prefill_buffers(&self, n: usize) {
-        let filler = SpanRecord {
-            trace_id: new_trace_id(false),
-            span_id: new_span_id(),
-            parent_id: None,
-            references: References::new(),
-            operation: Cow::Borrowed(""),
-            start: SystemTime::UNIX_EPOCH,
-            duration: Duration::ZERO,
-            tags: Vec::new(),
-            logs: Vec::new(),
-            baggage: Baggage::new(),
-            sampling: Sampling::Accept,
-            shared: false,
-            process: Arc::new(Process::default()),
-        };
-        for _ in 0..n {
-            let mut buffer = Vec::with_capacity(self.buffer_spans);
-            buffer.resize(self.buffer_spans, filler.clone());
-            buffer.clear();
-            if self.buffers.push(buffer).is_err() {
-                break;
-            }
-        }
-    }
-
-    /// An empty staging buffer: a prepared one, or a new one when all are in use.
-    pub(crate) fn take_buffer(&self) -> Vec<SpanRecord> {
-        self.buffers
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(self.buffer_spans))
-    }
-
-    /// Gives a span buffer back for reuse, freeing its spans (or frees it when enough are
-    /// kept or it is too small).
-    pub(crate) fn return_buffer(&self, mut buffer: Vec<SpanRecord>) {
-        buffer.clear();
-        if buffer.capacity() >= self.buffer_spans {
-            let _ = self.buffers.push(buffer);
         }
     }
 
@@ -404,12 +286,12 @@ impl SpanQueue {
         }
     }
 
-    /// Gives back the room `spans` spans of `bytes` bytes in all held.
-    pub(crate) fn release(&self, spans: u64, bytes: u64) {
-        self.level.fetch_sub(spans * ONE_SPAN + bytes, SeqCst);
+    /// Gives back the room one span of `size` bytes held.
+    pub(crate) fn release(&self, size: u32) {
+        self.level.fetch_sub(ONE_SPAN + u64::from(size), SeqCst);
     }
 
-    /// The reserved count and bytes right now (staged spans included).
+    /// The reserved count and bytes right now.
     pub(crate) fn level(&self) -> Level {
         let v = self.level.load(SeqCst);
         Level {
@@ -418,42 +300,19 @@ impl SpanQueue {
         }
     }
 
-    /// True when a span of `size` bytes does not fit right now.
-    pub(crate) fn is_full_for(&self, size: u32) -> bool {
-        let level = self.level();
-        level.spans + 1 > self.max_spans || level.bytes + u64::from(size) > self.max_bytes
-    }
-
     /// True when a span of `size` bytes could never fit, even in an empty queue.
     pub(crate) fn never_fits(&self, size: u32) -> bool {
         u64::from(size) > self.max_bytes
     }
 
-    /// Pushes a chunk into the ring; gives it back if the ring is full.
-    pub(crate) fn push(&self, chunk: Chunk) -> Option<Chunk> {
-        self.ring.push(chunk).err()
+    /// Pushes into the ring; gives the item back if the ring is full.
+    pub(crate) fn push(&self, item: Queued) -> Option<Queued> {
+        self.ring.push(item).err()
     }
 
-    /// Takes the oldest chunk. The caller counts its spans, then calls
-    /// [`release`](SpanQueue::release).
-    pub(crate) fn pop(&self) -> Option<Chunk> {
+    /// Takes the oldest span. The caller counts it, then calls [`release`](SpanQueue::release).
+    pub(crate) fn pop(&self) -> Option<Queued> {
         self.ring.pop()
-    }
-
-    /// An empty chunk: a reused one, or a new one with room for `capacity` spans.
-    pub(crate) fn spare_chunk(&self, capacity: usize) -> Chunk {
-        self.spare.pop().unwrap_or_else(|| Chunk {
-            spans: VecDeque::from(self.take_buffer()),
-            sizes: VecDeque::with_capacity(capacity),
-        })
-    }
-
-    /// Keeps an emptied chunk for reuse (or frees it when enough are kept).
-    pub(crate) fn recycle(&self, mut chunk: Chunk) {
-        chunk.clear();
-        if chunk.spans.capacity() > 0 || chunk.sizes.capacity() > 0 {
-            let _ = self.spare.push(chunk);
-        }
     }
 }
 
@@ -463,18 +322,6 @@ pub(crate) struct Shared {
     pub(crate) config: BatchConfig,
     pub(crate) queue: SpanQueue,
     pub(crate) counters: Counters,
-    /// Every recording thread's staging buffer.
-    pub(crate) staging: Registry,
-    /// The rest of the chunk the worker took last, waiting for the next batch. Still queued
-    /// for the accounting; behind a lock (the worker's, uncontended) so that draining the
-    /// queue at a deadline reaches it even while the worker is stuck in a reporter.
-    pub(crate) carry: Mutex<Chunk>,
-    /// Sent batches whose spans the recording threads free, a few per `record` call (see
-    /// [`staging`](super::staging)). Used only while spans keep arriving; otherwise the
-    /// worker frees them itself.
-    pub(crate) spent: ArrayQueue<Vec<SpanRecord>>,
-    /// Set by the worker while spans keep arriving: sent batches go to `spent`.
-    pub(crate) recycling: AtomicBool,
     /// Wakes the worker when a full batch is queued (or a command arrives).
     pub(crate) notify: Notify,
     /// Set by a `record` that notified the worker; cleared by the worker before it cuts
@@ -494,25 +341,10 @@ pub(crate) struct Shared {
     pub(crate) worker_gone: AtomicBool,
 }
 
-/// Sent batches kept for the recording threads to free.
-const SPENT_BATCHES: usize = 8;
-
-/// Under [`OverflowPolicy::DropOldest`], the most spans one `record` call evicts to make room
-/// before it drops the new span instead (bounds the call's work).
-const MAX_EVICTIONS_PER_RECORD: usize = 64;
-
 impl Shared {
     pub(crate) fn new(config: BatchConfig) -> Shared {
         Shared {
-            queue: SpanQueue::new(
-                config.max_queue_spans,
-                config.max_queue_bytes,
-                stage_spans(config.max_batch_spans),
-            ),
-            staging: Registry::new(config.max_batch_spans, config.max_batch_bytes),
-            carry: Mutex::new(Chunk::default()),
-            spent: ArrayQueue::new(SPENT_BATCHES),
-            recycling: AtomicBool::new(false),
+            queue: SpanQueue::new(config.max_queue_spans, config.max_queue_bytes),
             config,
             counters: Counters::default(),
             notify: Notify::new(),
@@ -524,142 +356,14 @@ impl Shared {
         }
     }
 
-    /// Reserves room for a span of `size` bytes (evicting the oldest queued spans under
-    /// drop-oldest, `own` being the calling thread's staged spans, if any) and counts it as
-    /// accepted; or counts it as dropped (queue full) and says so.
-    pub(crate) fn admit(&self, size: u32, own: Option<&mut Staged>) -> bool {
-        let admitted = match self.queue.try_reserve(size) {
-            Some(_) => true,
-            None => match self.config.overflow {
-                OverflowPolicy::DropNewest => false,
-                OverflowPolicy::DropOldest => self.make_room(size, own),
-            },
-        };
-        if admitted {
-            self.counters.accepted();
-        } else {
-            self.counters.dropped(Stage::Entry, DropCause::QueueFull, 1);
-        }
-        admitted
-    }
-
-    /// Under drop-oldest: evicts the oldest queued spans until a span of `size` bytes fits, in
-    /// queue order: the worker's carried spans, then the ring's chunks, then the calling
-    /// thread's own staged spans (other threads' staged spans are theirs to hand over). Gives
-    /// up (the new span is dropped instead) after [`MAX_EVICTIONS_PER_RECORD`] evictions, or
-    /// when the worker is taking a batch at this very moment.
-    fn make_room(&self, size: u32, mut own: Option<&mut Staged>) -> bool {
-        if self.queue.never_fits(size) {
-            return false;
-        }
-        let mut carry = match self.carry.try_lock() {
-            Ok(carry) => carry,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return false,
-        };
-        for _ in 0..MAX_EVICTIONS_PER_RECORD {
-            if carry.is_empty() {
-                if let Some(chunk) = self.queue.pop() {
-                    let spent = std::mem::replace(&mut *carry, chunk);
-                    self.queue.recycle(spent);
-                }
-            }
-            let old = match carry.pop_front() {
-                Some(old) => old,
-                None => match own.as_deref_mut().and_then(Staged::pop_oldest) {
-                    Some(old) => old,
-                    None => return false,
-                },
-            };
-            self.counters.dropped(Stage::Queue, DropCause::QueueFull, 1);
-            self.queue.release(1, u64::from(old.size));
-            drop(old);
-            if self.queue.try_reserve(size).is_some() {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// A batch is done with: its spans go to the recording threads to free while spans keep
-    /// arriving, and are freed here otherwise.
-    pub(crate) fn retire_batch(&self, batch: Vec<SpanRecord>) {
-        if !self.recycling.load(Relaxed) {
-            self.queue.return_buffer(batch);
-            return;
-        }
-        // When enough are waiting, this one is freed here.
-        if let Err(batch) = self.spent.push(batch) {
-            self.queue.return_buffer(batch);
-        }
-    }
-
-    /// Frees the spent batches nobody picked up.
-    pub(crate) fn free_spent(&self) {
-        while let Some(batch) = self.spent.pop() {
-            self.queue.return_buffer(batch);
-        }
-    }
-
-    /// Counts a span recorded after the worker stopped.
-    pub(crate) fn count_after_shutdown(&self) {
-        self.counters
-            .dropped(Stage::Entry, DropCause::AfterShutdown, 1);
-    }
-
-    /// Puts a chunk of admitted spans in the ring.
-    pub(crate) fn push_chunk(&self, chunk: Chunk) {
-        if let Some(chunk) = self.queue.push(chunk) {
-            // Every chunk holds at least one reservation and the ring has a slot per
-            // reservable span, so this does not happen; if it did, the spans would be
-            // counted, not lost.
-            let (spans, bytes) = chunk.totals();
-            self.counters
-                .dropped(Stage::Queue, DropCause::QueueFull, spans);
-            self.queue.release(spans, bytes);
-        }
-    }
-
-    /// After spans reached the ring: drops them if the worker is already gone, and wakes the
-    /// worker when a full batch waits and it sleeps.
-    pub(crate) fn after_hand_over(&self) {
-        // Pairs with the fence in the worker's final drain: either the worker sees these
-        // spans, or this call sees that the worker is gone and drops them itself.
-        fence(SeqCst);
-        if self.worker_gone.load(Relaxed) {
-            self.drain_queue(DropCause::AfterShutdown);
-            return;
-        }
-        let level = self.queue.level();
-        if (level.spans >= self.config.max_batch_spans as u64
-            || level.bytes >= self.config.max_batch_bytes as u64)
-            && self.parked.load(SeqCst)
-            && !self.wake_pending.load(Relaxed)
-            && !self.wake_pending.swap(true, SeqCst)
-        {
-            self.notify.notify_one();
-        }
-    }
-
-    /// Removes everything still queued or staged, counting it as dropped from the queue for
-    /// `cause`. Returns how many spans it removed. Must not be called while holding a staging
-    /// slot's lock.
+    /// Removes everything still queued, counting it as dropped from the queue for `cause`.
+    /// Returns how many spans it removed.
     pub(crate) fn drain_queue(&self, cause: DropCause) -> u64 {
-        self.collect_staged();
-        let mut n = {
-            let mut carry = self.carry.lock().unwrap_or_else(PoisonError::into_inner);
-            let (spans, bytes) = carry.totals();
-            carry.clear();
-            self.counters.dropped(Stage::Queue, cause, spans);
-            self.queue.release(spans, bytes);
-            spans
-        };
-        while let Some(chunk) = self.queue.pop() {
-            let (spans, bytes) = chunk.totals();
-            self.counters.dropped(Stage::Queue, cause, spans);
-            self.queue.release(spans, bytes);
-            self.queue.recycle(chunk);
-            n += spans;
+        let mut n = 0;
+        while let Some(item) = self.queue.pop() {
+            self.counters.dropped(Stage::Queue, cause, 1);
+            self.queue.release(item.size);
+            n += 1;
         }
         n
     }
@@ -671,14 +375,14 @@ mod tests {
 
     #[test]
     fn reservation_bounds_spans_and_bytes() {
-        let q = SpanQueue::new(3, 100, 2);
+        let q = SpanQueue::new(3, 100);
         assert!(q.try_reserve(40).is_some());
         assert!(q.try_reserve(40).is_some());
         assert!(q.try_reserve(40).is_none(), "bytes bound");
         let l = q.try_reserve(20).unwrap();
         assert_eq!((l.spans, l.bytes), (3, 100));
         assert!(q.try_reserve(0).is_none(), "count bound");
-        q.release(1, 40);
+        q.release(40);
         let l = q.level();
         assert_eq!((l.spans, l.bytes), (2, 60));
         assert!(q.never_fits(101));
@@ -692,7 +396,9 @@ mod tests {
             c.accepted();
         }
         c.dropped(Stage::Entry, DropCause::QueueFull, 3);
-        c.taken(6);
+        for _ in 0..6 {
+            c.taken();
+        }
         c.dropped(Stage::Queue, DropCause::QueueFull, 1);
         c.exported(2);
         c.dropped(Stage::Batch, DropCause::Invalid, 1);

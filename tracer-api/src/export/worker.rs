@@ -3,7 +3,7 @@
 //! answers flushes and runs the shutdown sequence.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{fence, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{fence, Ordering::SeqCst};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use crate::recorder::{DropCause, DropCounts, ExportReport};
 
 use super::config::{BatchConfig, ConfigError};
 use super::reporter::{ReportError, Reporter};
-use super::state::{Shared, Stage};
+use super::state::{Queued, Shared, Stage};
 
 /// A request from an application thread to the worker.
 #[derive(Debug)]
@@ -127,19 +127,15 @@ struct Worker<R> {
     seq_of: HashMap<tokio::task::Id, u64>,
     outstanding: BTreeSet<u64>,
     next_seq: u64,
+    /// A span taken from the queue that did not fit in the previous batch's bytes.
+    carry: Option<Queued>,
     last_cut: Instant,
     flushes: Vec<FlushWait>,
     shutdown: Option<ShutdownWait>,
     seed: u64,
     /// `accepted` at the previous pass: spans arriving since then keep the worker polling.
     last_accepted: u64,
-    /// When `accepted` last changed.
-    last_arrival: Instant,
 }
-
-/// After this long without a new span, sent batches are freed by the worker rather than
-/// handed to the recording threads.
-const RECYCLE_QUIET: Duration = Duration::from_millis(50);
 
 /// How often the worker looks at the queue while spans keep arriving.
 const POLL: Duration = Duration::from_millis(1);
@@ -157,12 +153,12 @@ impl<R: Reporter> Worker<R> {
             seq_of: HashMap::new(),
             outstanding: BTreeSet::new(),
             next_seq: 0,
+            carry: None,
             last_cut: Instant::now(),
             flushes: Vec::new(),
             shutdown: None,
             seed,
             last_accepted: 0,
-            last_arrival: Instant::now(),
         }
     }
 
@@ -185,17 +181,6 @@ impl<R: Reporter> Worker<R> {
             let accepted = self.shared.counters.accepted_total();
             let arriving = accepted != self.last_accepted;
             self.last_accepted = accepted;
-            let now = Instant::now();
-            if arriving {
-                self.last_arrival = now;
-            }
-            // Recording threads free spent spans while they keep recording; after a quiet
-            // moment the worker frees what they left.
-            let recording = now.saturating_duration_since(self.last_arrival) < RECYCLE_QUIET;
-            self.shared.recycling.store(recording, Relaxed);
-            if !recording {
-                self.shared.free_spent();
-            }
             if arriving && self.tasks.len() < self.config().max_in_flight {
                 // Busy: poll, so that `record` never has to wake us.
                 wake_at = wake_at.min(Instant::now() + POLL);
@@ -238,14 +223,14 @@ impl<R: Reporter> Worker<R> {
 
     /// Nothing queued, carried or in flight.
     fn idle(&self) -> bool {
-        self.tasks.is_empty() && self.shared.queue.level().spans == 0
+        self.carry.is_none() && self.tasks.is_empty() && self.shared.queue.level().spans == 0
     }
 
     fn next_wake(&self) -> Instant {
         let now = Instant::now();
         let interval = self.config().batch_interval;
         let can_cut = self.tasks.len() < self.config().max_in_flight;
-        let has_spans = self.shared.queue.level().spans > 0;
+        let has_spans = self.carry.is_some() || self.shared.queue.level().spans > 0;
         let mut at = if can_cut && has_spans {
             deadline_after(self.last_cut, interval)
         } else {
@@ -337,95 +322,52 @@ impl<R: Reporter> Worker<R> {
         while self.tasks.len() < self.config().max_in_flight {
             self.shared.wake_pending.store(false, SeqCst);
             let level = self.shared.queue.level();
-            // The level counts the carried spans too: they are released as they join a batch.
-            let spans = level.spans;
-            let full = spans >= max_spans || level.bytes >= max_bytes;
+            let (carry_spans, carry_bytes) = match &self.carry {
+                Some(c) => (1, u64::from(c.size)),
+                None => (0, 0),
+            };
+            let spans = level.spans + carry_spans;
+            let full = spans >= max_spans || level.bytes + carry_bytes >= max_bytes;
             if spans == 0 || !(full || force) {
                 break;
             }
-            let batch = self.take_batch(spans, force);
+            let batch = self.take_batch(spans);
             if batch.is_empty() {
                 break;
             }
             self.start_batch(batch);
             self.last_cut = now;
         }
-        if interval_due && self.shared.queue.level().spans == 0 {
+        if interval_due && self.carry.is_none() && self.shared.queue.level().spans == 0 {
             self.last_cut = now;
         }
     }
 
-    /// Takes up to a batch of spans: what was carried over, then chunks from the queue. When
-    /// the queue runs dry, it collects the threads' staged spans once if the batch is forced
-    /// (interval, flush, shutdown) or would otherwise be empty (a full batch is reserved but
-    /// still staged).
-    fn take_batch(&mut self, available: u64, force: bool) -> Vec<SpanRecord> {
+    fn take_batch(&mut self, available: u64) -> Vec<SpanRecord> {
         let max_spans = self.config().max_batch_spans;
         let max_bytes = self.config().max_batch_bytes as u64;
-        let mut batch: Vec<SpanRecord> = Vec::new();
+        let cap = usize::try_from(available)
+            .unwrap_or(max_spans)
+            .min(max_spans);
+        let mut batch = Vec::with_capacity(cap);
         let mut bytes = 0u64;
-        let mut collected = false;
-        let mut carry = self
-            .shared
-            .carry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if carry.is_empty() {
-                match self.shared.queue.pop() {
-                    Some(chunk) => {
-                        let spent = std::mem::replace(&mut *carry, chunk);
-                        self.shared.queue.recycle(spent);
-                    }
-                    None if !collected && (force || batch.is_empty()) => {
-                        self.shared.collect_staged();
-                        collected = true;
-                        continue;
-                    }
-                    None => break,
-                }
-            }
-            // How many of the carried spans fit.
-            let room = max_spans.saturating_sub(batch.len());
-            let mut fit = 0;
-            let mut fit_bytes = bytes;
-            for &size in carry.sizes.iter().take(room) {
-                let size = u64::from(size);
-                if (batch.len() + fit > 0) && fit_bytes + size > max_bytes {
-                    break;
-                }
-                fit_bytes += size;
-                fit += 1;
-            }
-            if fit == 0 {
-                break;
-            }
-            let whole = fit == carry.len();
-            if whole && batch.is_empty() {
-                // The common case: a thread's chunk is the batch, without copying its spans.
-                batch = Vec::from(std::mem::take(&mut carry.spans));
-                carry.sizes.clear();
-            } else {
-                if batch.capacity() == 0 {
-                    batch.reserve(
-                        usize::try_from(available)
-                            .unwrap_or(max_spans)
-                            .min(max_spans),
-                    );
-                }
-                batch.extend(carry.spans.drain(..fit));
-                carry.sizes.drain(..fit);
-            }
-            bytes = fit_bytes;
-            if !whole {
-                break;
-            }
+        if let Some(c) = self.carry.take() {
+            bytes += u64::from(c.size);
+            batch.push(c.span);
         }
-        drop(carry);
-        // Spans leave the queue's accounting (and free their room) as they join a batch.
-        let spans = batch.len() as u64;
-        self.shared.counters.taken(spans);
-        self.shared.queue.release(spans, bytes);
+        while batch.len() < max_spans {
+            let Some(item) = self.shared.queue.pop() else {
+                break;
+            };
+            self.shared.counters.taken();
+            self.shared.queue.release(item.size);
+            if !batch.is_empty() && bytes + u64::from(item.size) > max_bytes {
+                self.carry = Some(item);
+                break;
+            }
+            bytes += u64::from(item.size);
+            batch.push(item.span);
+        }
         batch
     }
 
@@ -448,7 +390,8 @@ impl<R: Reporter> Worker<R> {
             return;
         }
         let now = Instant::now();
-        let left = self.shared.counters.left_queue();
+        let carried = u64::from(self.carry.is_some());
+        let left = self.shared.counters.left_queue().saturating_sub(carried);
         let oldest = self.outstanding.first().copied();
         let next_seq = self.next_seq;
         let shared = Arc::clone(&self.shared);
@@ -483,6 +426,11 @@ impl<R: Reporter> Worker<R> {
             while let Some(res) = self.tasks.join_next_with_id().await {
                 self.on_joined(res);
             }
+            if self.carry.take().is_some() {
+                self.shared
+                    .counters
+                    .dropped(Stage::Batch, DropCause::Shutdown, 1);
+            }
             let n = self.shared.drain_queue(DropCause::Shutdown);
             log::warn!(
                 "span export: shutdown deadline passed; {n} queued spans and the batches in flight were dropped"
@@ -495,8 +443,6 @@ impl<R: Reporter> Worker<R> {
         {
             log::warn!("span export: the reporter's shutdown did not finish by the deadline");
         }
-        self.shared.recycling.store(false, SeqCst);
-        self.shared.free_spent();
         self.shared.worker_gone.store(true, SeqCst);
         fence(SeqCst);
         self.shared.drain_queue(DropCause::AfterShutdown);
@@ -560,25 +506,8 @@ impl Drop for Unresolved {
     }
 }
 
-/// A batch being sent: retired (see [`Shared::retire_batch`]) however the job ends.
-struct Retire {
-    shared: Arc<Shared>,
-    batch: Vec<SpanRecord>,
-}
-
-impl Drop for Retire {
-    fn drop(&mut self) {
-        self.shared.retire_batch(std::mem::take(&mut self.batch));
-    }
-}
-
 impl<R: Reporter> BatchJob<R> {
     async fn send(self, batch: Vec<SpanRecord>) {
-        let batch = Retire {
-            shared: Arc::clone(&self.shared),
-            batch,
-        };
-        let batch = &batch.batch;
         let n = batch.len() as u64;
         let mut unresolved = Unresolved {
             shared: Arc::clone(&self.shared),
@@ -592,7 +521,7 @@ impl<R: Reporter> BatchJob<R> {
         loop {
             attempt = attempt.saturating_add(1);
             let outcome =
-                tokio::time::timeout(config.request_timeout, self.reporter.report(batch)).await;
+                tokio::time::timeout(config.request_timeout, self.reporter.report(&batch)).await;
             let (err, timed_out) = match outcome {
                 Ok(Ok(delivered)) => {
                     let invalid = delivered.invalid.min(n);

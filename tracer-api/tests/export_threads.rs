@@ -1,6 +1,7 @@
-//! Per-thread staging: spans a thread gathers before handing them over are never stuck there.
-//! A flush delivers them, the batch interval delivers them from a thread that went quiet, a
-//! thread that exits hands them over, and they count as queued in the meantime.
+//! Spans from other threads: a flush delivers what a still-living, idle thread recorded, the
+//! batch interval delivers spans of a thread that went quiet, a thread's spans outlive it,
+//! many threads recording into several recorders get each span delivered exactly once, and
+//! spans recorded after shutdown are counted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(feature = "export")]
 
@@ -34,10 +35,9 @@ fn on_parked_thread(f: impl FnOnce() + Send + 'static) -> mpsc::Sender<()> {
 }
 
 #[test]
-fn staged_spans_count_as_queued_and_a_flush_delivers_them() {
+fn spans_of_an_idle_thread_count_as_queued_and_a_flush_delivers_them() {
     let batch = BatchRecorder::new(Fake::healthy(), config(Duration::from_secs(3600))).unwrap();
     let b = batch.clone();
-    // Fewer spans than a hand-over: they stay in the (idle, still living) thread's buffer.
     let _keep = on_parked_thread(move || {
         for _ in 0..5 {
             b.record(template());
@@ -71,7 +71,7 @@ fn the_batch_interval_delivers_spans_of_a_thread_that_went_quiet() {
 }
 
 #[test]
-fn a_thread_that_exits_hands_its_spans_over() {
+fn spans_outlive_the_thread_that_recorded_them() {
     let batch = BatchRecorder::new(
         Fake::healthy().keeping_ids(),
         config(Duration::from_secs(3600)),
@@ -136,7 +136,7 @@ fn many_threads_many_recorders_every_span_delivered_once() {
 }
 
 #[test]
-fn spans_staged_when_the_recorder_shuts_down_are_delivered_or_counted() {
+fn shutdown_delivers_an_idle_threads_spans_and_counts_later_ones() {
     let batch = BatchRecorder::new(Fake::healthy(), config(Duration::from_secs(3600))).unwrap();
     let b = batch.clone();
     let keep = on_parked_thread(move || {
@@ -146,7 +146,7 @@ fn spans_staged_when_the_recorder_shuts_down_are_delivered_or_counted() {
     });
     let report = batch.shutdown(Duration::from_secs(10));
     assert_eq!(report.exported, 7, "{report}");
-    // After shutdown the same thread's spans are dropped and counted, not staged forever.
+    // After shutdown, spans are dropped and counted.
     let b = batch.clone();
     drop(keep);
     let _keep = on_parked_thread(move || b.record(template()));
