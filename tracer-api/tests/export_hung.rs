@@ -113,3 +113,35 @@ fn reporter_blocking_the_worker_thread_cannot_hold_shutdown_past_its_deadline() 
     assert!(start.elapsed() < Duration::from_secs(2));
     assert!(r.pending > 0);
 }
+
+#[test]
+fn flushes_against_a_stuck_worker_do_not_pile_up() {
+    let batch = BatchRecorder::new(
+        Fake::new(|_| Act::BlockThread(Duration::from_secs(30))),
+        config(),
+    )
+    .unwrap();
+    for _ in 0..200 {
+        batch.record(template());
+    }
+    assert!(wait_until(Duration::from_secs(5), || batch
+        .reporter()
+        .calls()
+        == 1));
+    // The worker's thread is blocked: the first requests wait out their timeout, then the
+    // request queue is full and later calls answer at once (timed out) instead of queueing
+    // without bound. 300 calls that each waited 50 ms would take 15 s.
+    let start = Instant::now();
+    for _ in 0..300 {
+        let r = batch.flush(Duration::from_millis(50));
+        assert!(r.timed_out, "{r}");
+        assert!(r.pending > 0, "{r}");
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    let s = batch.stats();
+    assert_adds_up(&s);
+}

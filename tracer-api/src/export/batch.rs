@@ -6,7 +6,8 @@ use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::mpsc::Sender;
 
 use crate::record::SpanRecord;
 use crate::recorder::{DropCause, ExportReport, Recorder};
@@ -34,7 +35,7 @@ pub struct BatchRecorder<R: Reporter> {
 struct Inner<R> {
     shared: Arc<Shared>,
     reporter: Arc<R>,
-    control: UnboundedSender<Command>,
+    control: Sender<Command>,
 }
 
 impl<R: Reporter> Clone for BatchRecorder<R> {
@@ -227,8 +228,11 @@ impl<R: Reporter> Recorder for BatchRecorder<R> {
             deadline: worker_deadline(now, timeout),
             reply: tx,
         };
-        if self.inner.control.send(command).is_err() {
-            return report_now(shared, false);
+        match self.inner.control.try_send(command) {
+            Ok(()) => {}
+            // The worker has not read its last requests: its thread is stuck.
+            Err(TrySendError::Full(_)) => return report_now(shared, true),
+            Err(TrySendError::Closed(_)) => return report_now(shared, false),
         }
         match rx.recv_timeout(timeout) {
             Ok(report) => report,
@@ -250,7 +254,16 @@ impl<R: Reporter> Recorder for BatchRecorder<R> {
             deadline: worker_deadline(now, timeout),
             reply: tx,
         };
-        if self.inner.control.send(command).is_ok() {
+        let sent = match self.inner.control.try_send(command) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                // The worker's thread is stuck and has not read its last requests.
+                shared.drain_queue(DropCause::Shutdown);
+                return report_now(shared, true);
+            }
+            Err(TrySendError::Closed(_)) => false,
+        };
+        if sent {
             match rx.recv_timeout(timeout) {
                 Ok(report) => return report,
                 Err(RecvTimeoutError::Disconnected) => {}

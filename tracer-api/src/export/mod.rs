@@ -103,7 +103,9 @@
 //! - **Flush and shutdown always return by their deadline**, from sync code or from inside any
 //!   runtime (they block the calling thread at most `timeout`; use
 //!   [`BatchRecorder::flush_async`] / [`BatchRecorder::shutdown_async`] to await instead), and
-//!   are idempotent. Shutdown delivers everything queued when the backend is healthy, then
+//!   are idempotent. If a reporter blocks the worker's thread, at most 64 requests wait for
+//!   it; later calls answer at once, timed out, so calling `flush` in a loop cannot pile
+//!   requests up. Shutdown delivers everything queued when the backend is healthy, then
 //!   calls [`Reporter::shutdown`] within the deadline; what is left at the deadline is counted
 //!   as [`DropCause::Shutdown`](crate::DropCause::Shutdown), and spans recorded afterwards as
 //!   [`DropCause::AfterShutdown`](crate::DropCause::AfterShutdown).

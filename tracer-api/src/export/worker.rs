@@ -8,7 +8,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{channel, Receiver, Sender};
 use tokio::task::{JoinError, JoinSet};
 
 use crate::record::SpanRecord;
@@ -33,6 +33,10 @@ pub(crate) enum Command {
         reply: SyncSender<ExportReport>,
     },
 }
+
+/// Flush and shutdown requests the worker has not read yet, at most. More means its thread is
+/// stuck (a reporter blocking it): further calls answer at once instead of piling up.
+pub(crate) const MAX_PENDING_COMMANDS: usize = 64;
 
 /// `now + d`, saturating instead of overflowing for absurd durations.
 pub(crate) fn deadline_after(now: Instant, d: Duration) -> Instant {
@@ -64,8 +68,8 @@ pub(crate) fn report_now(shared: &Shared, timed_out: bool) -> ExportReport {
 pub(crate) fn spawn<R: Reporter>(
     shared: Arc<Shared>,
     reporter: Arc<R>,
-) -> Result<UnboundedSender<Command>, ConfigError> {
-    let (tx, rx) = unbounded_channel();
+) -> Result<Sender<Command>, ConfigError> {
+    let (tx, rx) = channel(MAX_PENDING_COMMANDS);
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
     std::thread::Builder::new()
         .name("tracer-export".to_owned())
@@ -121,7 +125,7 @@ struct Worker<R> {
     shared: Arc<Shared>,
     reporter: Arc<R>,
     log: Arc<LogState>,
-    rx: UnboundedReceiver<Command>,
+    rx: Receiver<Command>,
     rx_open: bool,
     tasks: JoinSet<()>,
     seq_of: HashMap<tokio::task::Id, u64>,
@@ -141,7 +145,7 @@ struct Worker<R> {
 const POLL: Duration = Duration::from_millis(1);
 
 impl<R: Reporter> Worker<R> {
-    fn new(shared: Arc<Shared>, reporter: Arc<R>, rx: UnboundedReceiver<Command>) -> Worker<R> {
+    fn new(shared: Arc<Shared>, reporter: Arc<R>, rx: Receiver<Command>) -> Worker<R> {
         let seed = seed_from_clock();
         Worker {
             log: Arc::new(LogState::new(shared.config.log_summary_interval)),
