@@ -27,8 +27,9 @@
 //! **One packet per span.** Appdash's Go recorder sends a span as five or more packets with
 //! the same span id, which Appdash's store concatenates; this crate sends the same annotations,
 //! in the same order, as one packet (fewer bytes and syscalls, and the store ends up with the
-//! identical annotation list). A span whose annotations exceed the 1 MiB frame limit is split
-//! over several packets with the same span id at annotation boundaries; a single annotation
+//! identical annotation list). A span whose annotations exceed the 1 MiB frame limit (or
+//! [`MAX_ANNOTATIONS_PER_PACKET`](crate::wire::MAX_ANNOTATIONS_PER_PACKET)) is split over
+//! several packets with the same span id at annotation boundaries; a single annotation
 //! too large for a frame on its own has its value (and, past 4 KiB, its key) truncated at a
 //! character boundary so the frame stays acceptable.
 //!
@@ -61,8 +62,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tracer_api::{LogRecord, ReferenceKind, SpanRecord, Value};
 
 use crate::wire::{
-    annotation_len, put_annotation, span_id_bytes, Annotation, WireSpanId, MAX_FRAME_SIZE,
-    SPAN_ID_LEN,
+    annotation_len, put_annotation, span_id_bytes, Annotation, WireSpanId,
+    MAX_ANNOTATIONS_PER_PACKET, MAX_FRAME_SIZE, SPAN_ID_LEN,
 };
 
 /// The key of the span name annotation.
@@ -233,6 +234,7 @@ impl SpanEncoder {
             id: wire_span_id(span),
             frame_start: 0,
             body_len: 0,
+            annotations: 0,
             frames: 0,
         };
         w.start_frame();
@@ -390,6 +392,8 @@ struct FrameWriter<'a> {
     id: WireSpanId,
     frame_start: usize,
     body_len: usize,
+    /// Annotations in the current frame (at most [`MAX_ANNOTATIONS_PER_PACKET`]).
+    annotations: usize,
     frames: usize,
 }
 
@@ -406,6 +410,7 @@ impl FrameWriter<'_> {
         head[PREFIX_ROOM..].copy_from_slice(&id);
         self.out.extend_from_slice(&head);
         self.body_len = SPAN_ID_LEN;
+        self.annotations = 0;
     }
 
     fn finish_frame(&mut self) {
@@ -438,14 +443,25 @@ impl FrameWriter<'_> {
         self.frames += 1;
     }
 
-    /// Starts a new frame first when `n` more bytes would not fit in this one.
+    /// Starts a new frame first when one more annotation of `n` bytes would not fit in this
+    /// one (by bytes or by count).
     #[inline(always)]
     fn make_room(&mut self, n: usize) {
-        if self.body_len + n > MAX_FRAME_SIZE && self.body_len > SPAN_ID_LEN {
+        if (self.body_len + n > MAX_FRAME_SIZE || self.annotations >= MAX_ANNOTATIONS_PER_PACKET)
+            && self.body_len > SPAN_ID_LEN
+        {
             self.finish_frame();
             self.start_frame();
         }
         self.body_len += n;
+        self.annotations += 1;
+    }
+
+    /// True when `count` more annotations of `n` bytes in all fit in this frame as they are.
+    #[inline(always)]
+    fn fits(&self, count: usize, n: usize) -> bool {
+        self.body_len + n <= MAX_FRAME_SIZE
+            && self.annotations + count <= MAX_ANNOTATIONS_PER_PACKET
     }
 
     #[inline(never)]
@@ -478,8 +494,9 @@ impl Sink for FrameWriter<'_> {
         let op = operation.as_bytes();
         // `Name` = operation and the `_schema:name` marker, in three appends.
         let n = NAME_HEAD.len() + 1 + op.len() + SCHEMA_NAME_ANNOTATION.len();
-        if op.len() < 0x80 && self.body_len + n <= MAX_FRAME_SIZE {
+        if op.len() < 0x80 && self.fits(2, n) {
             self.body_len += n;
+            self.annotations += 2;
             let mut head = [0u8; NAME_HEAD.len() + 1];
             head[..NAME_HEAD.len()].copy_from_slice(&NAME_HEAD);
             head[NAME_HEAD.len()] = op.len() as u8;
@@ -504,8 +521,9 @@ impl Sink for FrameWriter<'_> {
             b.put_time(&e, end.1);
             b.put(&SCHEMA_TIMESPAN_ANNOTATION);
             let bytes = b.as_slice();
-            if !bytes.is_empty() && self.body_len + bytes.len() <= MAX_FRAME_SIZE {
+            if !bytes.is_empty() && self.fits(3, bytes.len()) {
                 self.body_len += bytes.len();
+                self.annotations += 3;
                 self.out.extend_from_slice(bytes);
                 return;
             }
@@ -1317,6 +1335,25 @@ mod tests {
     }
 
     #[test]
+    fn spans_with_many_annotations_split_by_count() {
+        let mut r = record();
+        r.tags = (0..40_000u64)
+            .map(|i| KeyValue::new(format!("t{i}"), i))
+            .collect();
+        let mut out = Vec::new();
+        let frames = encode_span(&r, &mut out);
+        assert!(frames >= 3, "{frames}");
+        assert_eq!(out, reference_frames(&r), "the same bytes as plain packing");
+        let packets = crate::wire::decode_frames(&out).unwrap();
+        assert_eq!(packets.len(), frames);
+        assert!(packets
+            .iter()
+            .all(|p| p.annotations.len() <= MAX_ANNOTATIONS_PER_PACKET));
+        let merged: Vec<Annotation> = packets.into_iter().flat_map(|p| p.annotations).collect();
+        assert_eq!(merged, span_annotations(&r));
+    }
+
+    #[test]
     fn an_annotation_too_large_for_any_frame_is_truncated() {
         let mut r = record();
         r.tags = vec![
@@ -1337,14 +1374,19 @@ mod tests {
     }
 
     /// The frames of a span as a plain reference writes them: the annotations packed greedily
-    /// into packets under the frame limit, each packet through `encode_frame`.
+    /// into packets under the frame and count limits, each packet through `encode_frame`.
     fn reference_frames(r: &SpanRecord) -> Vec<u8> {
         let id = wire_span_id(r);
         let mut packets: Vec<crate::wire::CollectPacket> = Vec::new();
         for a in span_annotations(r) {
             let n = annotation_len(a.key.len(), a.value.as_ref().map(Vec::len));
             match packets.last_mut() {
-                Some(p) if p.encoded_len() + n <= MAX_FRAME_SIZE => p.annotations.push(a),
+                Some(p)
+                    if p.encoded_len() + n <= MAX_FRAME_SIZE
+                        && p.annotations.len() < MAX_ANNOTATIONS_PER_PACKET =>
+                {
+                    p.annotations.push(a)
+                }
                 _ => packets.push(crate::wire::CollectPacket {
                     span_id: id,
                     annotations: vec![a],

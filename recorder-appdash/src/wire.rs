@@ -19,7 +19,9 @@
 //! ```
 //!
 //! There is no handshake, no version and no acknowledgement. Appdash's server refuses frames
-//! over [`MAX_FRAME_SIZE`] (1 MiB) by closing the connection.
+//! over [`MAX_FRAME_SIZE`] (1 MiB) by closing the connection. This crate's decoder also
+//! refuses a packet of more than [`MAX_ANNOTATIONS_PER_PACKET`] annotations, which bounds the
+//! memory one frame can take once decoded; the recorder never sends one.
 //!
 //! This module is a hand-written codec (no protobuf crate: proto2 groups are rare enough that
 //! generators handle them poorly). It is shared by the client of this crate and by collectors:
@@ -60,6 +62,12 @@ use std::fmt;
 
 /// The largest message a frame may carry: 1 MiB, as Appdash's server enforces.
 pub const MAX_FRAME_SIZE: usize = 1024 * 1024;
+
+/// The most annotations one packet may hold. A decoded annotation takes tens of bytes of
+/// memory for as few as four on the wire, so without a cap one 1 MiB frame of tiny annotations
+/// would grow to 12-25 MiB when decoded. Spans with more annotations are split over several
+/// packets with the same span id, which Appdash stores as one span (the recorder does this).
+pub const MAX_ANNOTATIONS_PER_PACKET: usize = 16_384;
 
 /// Bytes of the `SpanID` group as this encoder writes it (start, three fixed64 fields, end).
 pub(crate) const SPAN_ID_LEN: usize = 1 + 9 + 9 + 9 + 1;
@@ -263,6 +271,11 @@ pub enum DecodeError {
     MissingField(&'static str),
     /// An annotation key was not valid UTF-8.
     InvalidUtf8,
+    /// A packet held more annotations than [`MAX_ANNOTATIONS_PER_PACKET`].
+    TooManyAnnotations {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -281,6 +294,9 @@ impl fmt::Display for DecodeError {
             DecodeError::TooDeep => f.write_str("unknown groups nested too deeply"),
             DecodeError::MissingField(name) => write!(f, "required field `{name}` is missing"),
             DecodeError::InvalidUtf8 => f.write_str("annotation key is not valid UTF-8"),
+            DecodeError::TooManyAnnotations { max } => {
+                write!(f, "packet holds more than {max} annotations")
+            }
         }
     }
 }
@@ -607,7 +623,14 @@ fn decode_packet(bytes: &[u8]) -> Result<CollectPacket, DecodeError> {
                 seen_span_id = true;
                 decode_span_id(&mut r, &mut trace, &mut span, &mut parent)?;
             }
-            (5, WT_START_GROUP) => annotations.push(decode_annotation(&mut r)?),
+            (5, WT_START_GROUP) => {
+                if annotations.len() >= MAX_ANNOTATIONS_PER_PACKET {
+                    return Err(DecodeError::TooManyAnnotations {
+                        max: MAX_ANNOTATIONS_PER_PACKET,
+                    });
+                }
+                annotations.push(decode_annotation(&mut r)?)
+            }
             (_, WT_END_GROUP) => return Err(DecodeError::UnbalancedGroup),
             (1 | 5, _) => {
                 return Err(DecodeError::WrongWireType {
@@ -696,6 +719,50 @@ fn decode_annotation(r: &mut Reader<'_>) -> Result<Annotation, DecodeError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_packet_with_too_many_annotations_is_refused() {
+        let id = WireSpanId {
+            trace: 1,
+            span: 2,
+            parent: 0,
+        };
+        let mut body = Vec::new();
+        CollectPacket {
+            span_id: id,
+            annotations: Vec::new(),
+        }
+        .encode(&mut body);
+        // The smallest annotation: an empty key, four bytes.
+        let tiny = [0x2b, 0x32, 0x00, 0x2c];
+        let at_limit = body.len() + tiny.len() * MAX_ANNOTATIONS_PER_PACKET;
+        let mut packet = body.clone();
+        for _ in 0..MAX_ANNOTATIONS_PER_PACKET {
+            packet.extend_from_slice(&tiny);
+        }
+        assert_eq!(packet.len(), at_limit);
+        let ok = CollectPacket::decode(&packet).unwrap();
+        assert_eq!(ok.annotations.len(), MAX_ANNOTATIONS_PER_PACKET);
+        packet.extend_from_slice(&tiny);
+        assert_eq!(
+            CollectPacket::decode(&packet),
+            Err(DecodeError::TooManyAnnotations {
+                max: MAX_ANNOTATIONS_PER_PACKET
+            })
+        );
+        // A whole frame of tiny annotations: refused before it becomes 12-25 MiB of memory.
+        let mut frame_body = body;
+        while frame_body.len() + tiny.len() <= MAX_FRAME_SIZE {
+            frame_body.extend_from_slice(&tiny);
+        }
+        let mut frame = Vec::new();
+        put_varint(&mut frame, frame_body.len() as u64);
+        frame.extend_from_slice(&frame_body);
+        assert!(matches!(
+            decode_frames(&frame),
+            Err(DecodeError::TooManyAnnotations { .. })
+        ));
+    }
 
     /// A small deterministic generator (splitmix64), so failures reproduce.
     struct Rng(u64);
