@@ -28,7 +28,7 @@
 //! the same span id, which Appdash's store concatenates; this crate sends the same annotations,
 //! in the same order, as one packet (fewer bytes and syscalls, and the store ends up with the
 //! identical annotation list). A span whose annotations exceed the 1 MiB frame limit (or
-//! [`MAX_ANNOTATIONS_PER_PACKET`](crate::wire::MAX_ANNOTATIONS_PER_PACKET)) is split over
+//! [`MAX_ANNOTATIONS_PER_PACKET`]) is split over
 //! several packets with the same span id at annotation boundaries; a single annotation
 //! too large for a frame on its own has its value (and, past 4 KiB, its key) truncated at a
 //! character boundary so the frame stays acceptable.
