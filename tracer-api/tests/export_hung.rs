@@ -129,8 +129,8 @@ fn flushes_against_a_stuck_worker_do_not_pile_up() {
         .calls()
         == 1));
     // The worker's thread is blocked: the first requests wait out their timeout, then the
-    // request queue is full and later calls answer at once (timed out) instead of queueing
-    // without bound. 300 calls that each waited 50 ms would take 15 s.
+    // request queue is full and later calls answer within ~10 ms (timed out) instead of
+    // queueing without bound: ~5.6 s in all, where 300 calls waiting 50 ms would take 15 s.
     let start = Instant::now();
     for _ in 0..300 {
         let r = batch.flush(Duration::from_millis(50));
@@ -144,4 +144,7 @@ fn flushes_against_a_stuck_worker_do_not_pile_up() {
     );
     let s = batch.stats();
     assert_adds_up(&s);
+    // Shutdown still waits for room (to its deadline), then counts what is queued.
+    let report = batch.shutdown(Duration::from_millis(300));
+    assert!(report.timed_out, "{report}");
 }

@@ -15,7 +15,7 @@ use crate::recorder::{DropCause, ExportReport, Recorder};
 use super::config::{BatchConfig, ConfigError, OverflowPolicy};
 use super::reporter::Reporter;
 use super::state::{ExportStats, Level, Queued, Shared, Stage};
-use super::worker::{self, report_now, worker_deadline, Command};
+use super::worker::{self, deadline_after, report_now, worker_deadline, Command};
 
 /// Under [`OverflowPolicy::DropOldest`], the most spans one `record` call evicts to make room
 /// before it drops the new span instead (bounds the call's work).
@@ -154,6 +154,33 @@ impl<R: Reporter> BatchRecorder<R> {
     }
 }
 
+/// What is left of `timeout` since `start`.
+fn remaining(start: Instant, timeout: Duration) -> Duration {
+    timeout.saturating_sub(start.elapsed())
+}
+
+/// How long `flush` waits for room in a full request queue (see [`send_by`]).
+const FLUSH_GRACE: Duration = Duration::from_millis(10);
+
+/// Sends a request to the worker; while its bounded request queue is full (the worker's thread
+/// stuck, or flooded with requests), retries until `deadline`. Never blocks a runtime: it
+/// sleeps the calling thread in short steps, as `flush` and `shutdown` block it anyway.
+fn send_by(
+    control: &Sender<Command>,
+    mut command: Command,
+    deadline: Instant,
+) -> Result<(), TrySendError<Command>> {
+    loop {
+        match control.try_send(command) {
+            Err(TrySendError::Full(back)) if Instant::now() < deadline => {
+                command = back;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl<R: Reporter> Recorder for BatchRecorder<R> {
     /// Queues the span, or counts it as dropped. Never waits and never allocates: the span
     /// moves into a slot of the ring allocated when the recorder was built (see the module
@@ -228,13 +255,15 @@ impl<R: Reporter> Recorder for BatchRecorder<R> {
             deadline: worker_deadline(now, timeout),
             reply: tx,
         };
-        match self.inner.control.try_send(command) {
+        // A full request queue means the worker has not read its last requests: give it a
+        // short grace, then answer (timed out) rather than pile requests up.
+        let grace = deadline_after(now, timeout.min(FLUSH_GRACE));
+        match send_by(&self.inner.control, command, grace) {
             Ok(()) => {}
-            // The worker has not read its last requests: its thread is stuck.
             Err(TrySendError::Full(_)) => return report_now(shared, true),
             Err(TrySendError::Closed(_)) => return report_now(shared, false),
         }
-        match rx.recv_timeout(timeout) {
+        match rx.recv_timeout(remaining(now, timeout)) {
             Ok(report) => report,
             Err(RecvTimeoutError::Timeout) => report_now(shared, true),
             Err(RecvTimeoutError::Disconnected) => report_now(shared, false),
@@ -254,17 +283,17 @@ impl<R: Reporter> Recorder for BatchRecorder<R> {
             deadline: worker_deadline(now, timeout),
             reply: tx,
         };
-        let sent = match self.inner.control.try_send(command) {
+        let sent = match send_by(&self.inner.control, command, deadline_after(now, timeout)) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
-                // The worker's thread is stuck and has not read its last requests.
+                // The worker's thread stayed stuck, its request queue full, to the deadline.
                 shared.drain_queue(DropCause::Shutdown);
                 return report_now(shared, true);
             }
             Err(TrySendError::Closed(_)) => false,
         };
         if sent {
-            match rx.recv_timeout(timeout) {
+            match rx.recv_timeout(remaining(now, timeout)) {
                 Ok(report) => return report,
                 Err(RecvTimeoutError::Disconnected) => {}
                 Err(RecvTimeoutError::Timeout) => {

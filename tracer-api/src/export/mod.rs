@@ -104,8 +104,9 @@
 //!   runtime (they block the calling thread at most `timeout`; use
 //!   [`BatchRecorder::flush_async`] / [`BatchRecorder::shutdown_async`] to await instead), and
 //!   are idempotent. If a reporter blocks the worker's thread, at most 64 requests wait for
-//!   it; later calls answer at once, timed out, so calling `flush` in a loop cannot pile
-//!   requests up. Shutdown delivers everything queued when the backend is healthy, then
+//!   it; a later `flush` answers (timed out) after at most 10 ms, so calling it in a loop
+//!   cannot pile requests up, and `shutdown` waits for room until its deadline. Shutdown
+//!   delivers everything queued when the backend is healthy, then
 //!   calls [`Reporter::shutdown`] within the deadline; what is left at the deadline is counted
 //!   as [`DropCause::Shutdown`](crate::DropCause::Shutdown), and spans recorded afterwards as
 //!   [`DropCause::AfterShutdown`](crate::DropCause::AfterShutdown).
