@@ -2,49 +2,11 @@
 //! What a sampled span allocates (counted by a global allocator in this test binary): one
 //! reference is kept inline, so a child span with no tags allocates nothing of its own.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod alloc_support;
 
 use tracer_api::{Recorder, ReferenceKind, SpanRecord, Tracer};
 
-thread_local! {
-    // Per thread: the test harness's own threads allocate while a test runs.
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn bump() {
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-fn thread_allocs() -> usize {
-    ALLOCS.try_with(Cell::get).unwrap_or(0)
-}
-
-struct Counting;
-
-// SAFETY: every call goes to the system allocator unchanged; counting touches only a
-// thread-local `Cell`, which never allocates.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use alloc_support::thread_allocs;
 
 /// Checks each span's references, then drops it (on the recording thread).
 struct Check;

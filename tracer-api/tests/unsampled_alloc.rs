@@ -1,28 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Unsampled spans allocate nothing (counted by a global allocator in this test binary).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod alloc_support;
 
+use alloc_support::thread_allocs;
 use tracer_api::sampler::NeverSample;
 use tracer_api::{tags, InMemoryRecorder, Tracer};
-
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 #[test]
 fn unsampled_spans_allocate_nothing() {
@@ -37,7 +20,7 @@ fn unsampled_spans_allocate_nothing() {
     tracer.span("warm").start().finish();
     let mut with_baggage = tracer.span("with baggage").start();
     with_baggage.set_baggage_item("k", "v");
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = thread_allocs();
     for i in 0..1000u64 {
         let mut root = tracer.span("root").start();
         root.set_tag("a", i).set_tag(tags::COMPONENT, "test");
@@ -58,7 +41,7 @@ fn unsampled_spans_allocate_nothing() {
         assert_eq!(shared.baggage_item("k"), Some("v"));
         shared.finish();
     }
-    let after = ALLOCS.load(Ordering::Relaxed);
+    let after = thread_allocs();
     assert_eq!(after - before, 0, "unsampled spans allocated");
     assert!(rec.is_empty());
 }
