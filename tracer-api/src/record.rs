@@ -215,28 +215,8 @@ impl From<References> for Vec<Reference> {
 
 impl Extend<Reference> for References {
     fn extend<I: IntoIterator<Item = Reference>>(&mut self, iter: I) {
-        let mut iter = iter.into_iter();
-        loop {
-            match &mut self.0 {
-                Repr::Many(v) => {
-                    v.extend(iter);
-                    return;
-                }
-                Repr::None => match iter.next() {
-                    Some(r) => self.0 = Repr::One(r),
-                    None => return,
-                },
-                // Spill once, sized for what the iterator says is left.
-                Repr::One(first) => match iter.next() {
-                    Some(r) => {
-                        let mut v = Vec::with_capacity(2 + iter.size_hint().0);
-                        v.push(*first);
-                        v.push(r);
-                        self.0 = Repr::Many(v);
-                    }
-                    None => return,
-                },
-            }
+        for reference in iter {
+            self.push(reference);
         }
     }
 }
